@@ -1,0 +1,74 @@
+# Build, test and benchmark the policy. Prerequisite: Rust via rustup; the wasm32-wasip1
+# target is added on demand.
+SHELL := /bin/bash
+CARGO ?= cargo
+KWCTL ?= kwctl
+TARGET_DIR ?= target
+WASM := $(TARGET_DIR)/wasm32-wasip1/release/azure_workload_identity_policy.wasm
+FLOOR_WASM := $(TARGET_DIR)/wasm32-wasip1/release/floor_policy.wasm
+HARNESS := $(TARGET_DIR)/harness/harness
+EXAMPLE ?= labelled-pod
+PROPTEST_CASES ?= 10000
+export PROPTEST_CASES
+
+.PHONY: all wasm-target policy.wasm annotated-policy.wasm harness fmt lint check-fmt test unit-tests e2e-tests bench demo fuzz clean artifacthub
+
+all: policy.wasm
+
+wasm-target:
+	@rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+
+policy.wasm: wasm-target
+	$(CARGO) build --release --target wasm32-wasip1 -p azure-workload-identity-policy
+	cp $(WASM) policy.wasm
+
+floor.wasm: wasm-target
+	$(CARGO) build --release --target wasm32-wasip1 -p floor-policy
+	cp $(FLOOR_WASM) floor.wasm
+
+annotated-policy.wasm: policy.wasm
+	@if command -v $(KWCTL) >/dev/null 2>&1; then \
+		$(KWCTL) annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm; \
+	else \
+		echo "kwctl not found: annotated-policy.wasm not built (e2e.bats uses the harness on policy.wasm)"; \
+	fi
+
+artifacthub:
+	$(KWCTL) scaffold artifacthub --metadata-path metadata.yml --questions-path questions-ui.yml --output artifacthub-pkg.yml
+
+harness:
+	$(CARGO) build --profile harness -p harness
+
+fmt:
+	$(CARGO) fmt --all
+
+check-fmt:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit-tests: policy.wasm harness
+	$(CARGO) test --workspace --profile harness
+
+e2e-tests: policy.wasm harness
+	@if command -v bats >/dev/null 2>&1; then \
+		bats e2e.bats; \
+	else \
+		echo "bats not installed: skipping e2e.bats (install bats to run it)"; \
+	fi
+
+test: check-fmt lint unit-tests e2e-tests
+
+bench: policy.wasm floor.wasm harness
+	./scripts/bench.sh
+
+demo: policy.wasm harness
+	./scripts/demo.sh $(EXAMPLE)
+
+fuzz: PROPTEST_CASES=200000
+fuzz: unit-tests
+
+clean:
+	$(CARGO) clean
+	rm -f policy.wasm floor.wasm annotated-policy.wasm

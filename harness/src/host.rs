@@ -1,0 +1,380 @@
+//! Answers the policy's waPC host calls the way kwctl does: gating, replay, policy logs.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::log::{Level, Logger};
+use crate::metadata::ContextAwareResource;
+use crate::replay::{CallbackRequest, Exchange, ReplayError, Session, SubjectAccessReview};
+
+/// Which Kubernetes resource types the policy may read with `get_resource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceAccess {
+    /// No `--allow-context-aware`.
+    Denied,
+    /// `--allow-context-aware` on a policy without metadata. kwctl would deny everything here;
+    /// the harness trusts the flag so an un-annotated build can be tested.
+    Any,
+    /// `--allow-context-aware` on an annotated policy: its `contextAwareResources`, as kwctl.
+    Listed(BTreeSet<ContextAwareResource>),
+}
+
+impl ResourceAccess {
+    fn allows(&self, api_version: &str, kind: &str) -> bool {
+        match self {
+            ResourceAccess::Denied => false,
+            ResourceAccess::Any => true,
+            ResourceAccess::Listed(resources) => resources.contains(&ContextAwareResource {
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+            }),
+        }
+    }
+}
+
+/// The SDK's `GetResourceRequest`, as the policy sends it.
+#[derive(Deserialize)]
+struct GetResourceRequest {
+    api_version: String,
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+    disable_cache: bool,
+    field_masks: Option<BTreeSet<String>>,
+}
+
+/// The SDK's `CanIRequest`, as the policy sends it.
+#[derive(Deserialize)]
+struct CanIRequest {
+    subject_access_review: SubjectAccessReview,
+    disable_cache: bool,
+}
+
+/// A log record of the SDK's logging drain.
+#[derive(Deserialize)]
+struct PolicyLogEntry {
+    level: String,
+    message: Option<String>,
+    #[serde(flatten)]
+    data: Map<String, Value>,
+}
+
+/// State shared by every host call of one policy instance.
+#[derive(Debug)]
+pub struct Host {
+    session: Mutex<Session>,
+    access: ResourceAccess,
+    logger: Logger,
+    quiet: AtomicBool,
+}
+
+type CallResult = Result<Vec<u8>, String>;
+
+const TARGET: &str = "harness::host";
+
+impl Host {
+    pub fn new(session: Session, access: ResourceAccess, logger: Logger) -> Self {
+        Host {
+            session: Mutex::new(session),
+            access,
+            logger,
+            quiet: AtomicBool::new(false),
+        }
+    }
+
+    /// Silences policy logs and callback failures (benchmarks repeat them thousands of times).
+    pub fn set_quiet(&self, quiet: bool) {
+        self.quiet.store(quiet, Ordering::Relaxed);
+    }
+
+    /// Starts the replay session over.
+    pub fn rewind(&self) {
+        self.session().rewind();
+    }
+
+    /// Warns, as kwctl does at shutdown, about recorded exchanges that answered no call.
+    pub fn warn_about_leftovers(&self) {
+        let session = self.session();
+        let leftovers: Vec<&Exchange> = session.leftovers();
+        if !leftovers.is_empty() {
+            let leftovers = format!("{leftovers:?}");
+            self.logger.emit(
+                Level::Warn,
+                "harness::replay",
+                "Some of the recorded exchanges have not been replayed",
+                &[("leftovers", &leftovers)],
+            );
+        }
+    }
+
+    fn session(&self) -> MutexGuard<'_, Session> {
+        // a panic while holding the lock cannot leave the session half-updated in a way that
+        // matters for a test run, so keep going with the inner value
+        self.session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Prints a diagnostic line unless quiet.
+    pub fn log(&self, level: Level, target: &str, message: &str, fields: &[(&str, &str)]) {
+        if !self.quiet.load(Ordering::Relaxed) {
+            self.logger.emit(level, target, message, fields);
+        }
+    }
+
+    /// The waPC host callback. The error text is what the policy's SDK receives.
+    pub fn call(
+        &self,
+        binding: &str,
+        namespace: &str,
+        operation: &str,
+        payload: &[u8],
+    ) -> CallResult {
+        if binding != "kubewarden" {
+            self.log(
+                Level::Error,
+                TARGET,
+                "unknown binding",
+                &[("binding", &format!("{binding:?}"))],
+            );
+            return Err(format!("unknown binding: {binding}"));
+        }
+        match (namespace, operation) {
+            ("tracing", "log") => {
+                self.policy_log(payload);
+                Ok(Vec::new())
+            }
+            ("kubernetes", "get_resource") => self.get_resource(operation, payload),
+            ("kubernetes", "can_i") => self.can_i(operation, payload),
+            _ => {
+                self.log(
+                    Level::Error,
+                    TARGET,
+                    "unknown operation",
+                    &[
+                        ("namespace", &format!("{namespace:?}")),
+                        ("operation", &format!("{operation:?}")),
+                    ],
+                );
+                Err(format!(
+                    "unknown operation: {binding}/{namespace}/{operation} (the harness answers only \
+                     kubernetes/get_resource, kubernetes/can_i and tracing/log)"
+                ))
+            }
+        }
+    }
+
+    fn get_resource(&self, operation: &str, payload: &[u8]) -> CallResult {
+        let request: GetResourceRequest =
+            serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        if !self.access.allows(&request.api_version, &request.kind) {
+            let resource = format!("{}/{}", request.api_version, request.kind);
+            self.log(
+                Level::Error,
+                TARGET,
+                "Policy tried to access a Kubernetes resource it doesn't have access to",
+                &[("resource_requested", &format!("{resource:?}"))],
+            );
+            return Err(format!(
+                "Policy has not been granted access to Kubernetes {resource} resources. The violation has been reported."
+            ));
+        }
+        self.replay(
+            operation,
+            &CallbackRequest::KubernetesGetResource {
+                api_version: request.api_version,
+                kind: request.kind,
+                name: request.name,
+                namespace: request.namespace,
+                disable_cache: request.disable_cache,
+                field_masks: request.field_masks,
+            },
+        )
+    }
+
+    fn can_i(&self, operation: &str, payload: &[u8]) -> CallResult {
+        let request: CanIRequest = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        self.replay(
+            operation,
+            &CallbackRequest::KubernetesCanI {
+                request: request.subject_access_review,
+                disable_cache: request.disable_cache,
+            },
+        )
+    }
+
+    /// Answers from the session. Only a miss is logged as kwctl's `callback evaluation failed`;
+    /// kwctl logs a recorded `type: Error` answer that way too, but here that phrase is kept to
+    /// mean "the session did not answer", which is what tests grep it for.
+    fn replay(&self, operation: &str, request: &CallbackRequest) -> CallResult {
+        let answer = self.session().answer(request);
+        answer.map_err(|error| {
+            let (level, message) = match &error {
+                ReplayError::Miss(_) => (Level::Error, "callback evaluation failed"),
+                ReplayError::Recorded(_) => (Level::Info, "replayed a recorded host error"),
+            };
+            self.log(
+                level,
+                TARGET,
+                message,
+                &[
+                    ("binding", "\"kubewarden\""),
+                    ("operation", &format!("{operation:?}")),
+                    ("error", error.message()),
+                ],
+            );
+            format!("Callback evaluation failure: {}", error.message())
+        })
+    }
+
+    fn policy_log(&self, payload: &[u8]) {
+        if self.quiet.load(Ordering::Relaxed) {
+            return;
+        }
+        let entry = serde_json::from_slice::<PolicyLogEntry>(payload)
+            .map_err(|e| e.to_string())
+            .and_then(|entry| {
+                let level = match entry.level.to_uppercase().as_str() {
+                    "TRACE" => Level::Trace,
+                    "DEBUG" => Level::Debug,
+                    "INFO" => Level::Info,
+                    "WARNING" => Level::Warn,
+                    "ERROR" => Level::Error,
+                    other => return Err(format!("unknown log level {other}")),
+                };
+                Ok((level, entry))
+            });
+        match entry {
+            Ok((level, entry)) => {
+                let data = Value::Object(entry.data).to_string();
+                let message = entry.message.unwrap_or_default();
+                self.logger.emit_policy(level, &message, &[("data", &data)]);
+            }
+            Err(error) => self.log(
+                Level::Error,
+                TARGET,
+                "Cannot log event",
+                &[
+                    ("payload", &String::from_utf8_lossy(payload)),
+                    ("error", &error),
+                ],
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::Matching;
+
+    const SESSION: &str = r#"
+- type: Exchange
+  request: |
+    !KubernetesGetResource
+    api_version: v1
+    kind: ServiceAccount
+    name: sa
+    namespace: default
+    disable_cache: false
+  response:
+    type: Success
+    payload: '{"kind":"ServiceAccount"}'
+- type: Exchange
+  request: |
+    !KubernetesGetResource
+    api_version: v1
+    kind: ServiceAccount
+    name: ghost
+    namespace: default
+    disable_cache: false
+  response:
+    type: Error
+    message: not found
+"#;
+
+    const GET_SA: &[u8] = br#"{"api_version":"v1","kind":"ServiceAccount","name":"sa","namespace":"default","disable_cache":false,"field_masks":null}"#;
+    const GET_GHOST: &[u8] = br#"{"api_version":"v1","kind":"ServiceAccount","name":"ghost","namespace":"default","disable_cache":false,"field_masks":null}"#;
+
+    fn host(access: ResourceAccess) -> Host {
+        let session = Session::parse(SESSION, Matching::ByContent).expect("valid session");
+        Host::new(session, access, Logger::new(false, Some("policy_log=off")))
+    }
+
+    #[test]
+    fn answers_get_resource_from_the_session() {
+        let host = host(ResourceAccess::Any);
+        assert_eq!(
+            host.call("kubewarden", "kubernetes", "get_resource", GET_SA),
+            Ok(br#"{"kind":"ServiceAccount"}"#.to_vec())
+        );
+        assert_eq!(
+            host.call("kubewarden", "kubernetes", "get_resource", GET_GHOST),
+            Err("Callback evaluation failure: not found".into())
+        );
+    }
+
+    #[test]
+    fn get_resource_needs_access() {
+        let denied = "Policy has not been granted access to Kubernetes v1/ServiceAccount resources. The violation has been reported.";
+        let host = host(ResourceAccess::Denied);
+        assert_eq!(
+            host.call("kubewarden", "kubernetes", "get_resource", GET_SA),
+            Err(denied.into())
+        );
+        let listed = ResourceAccess::Listed(BTreeSet::from([ContextAwareResource {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+        }]));
+        let host = super::tests::host(listed);
+        assert_eq!(
+            host.call("kubewarden", "kubernetes", "get_resource", GET_SA),
+            Err(denied.into())
+        );
+        // no exchange was used by the denied calls
+        assert_eq!(host.session().leftovers().len(), 2);
+    }
+
+    #[test]
+    fn can_i_is_not_gated_and_misses_are_replay_errors() {
+        let host = host(ResourceAccess::Denied);
+        let payload = br#"{"subject_access_review":{"groups":null,"resource_attributes":{"group":null,"name":null,"namespace":null,"resource":"r","subresource":null,"verb":"use","version":null},"user":"u"},"disable_cache":false}"#;
+        let error = host
+            .call("kubewarden", "kubernetes", "can_i", payload)
+            .expect_err("nothing recorded for can_i");
+        assert!(
+            error.starts_with("Callback evaluation failure: Replay error: unexpected request"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn logs_are_answered_empty_and_unknown_calls_are_named() {
+        let host = host(ResourceAccess::Any);
+        assert_eq!(
+            host.call(
+                "kubewarden",
+                "tracing",
+                "log",
+                br#"{"level":"info","message":"hi"}"#
+            ),
+            Ok(Vec::new())
+        );
+        assert_eq!(
+            host.call("kubewarden", "tracing", "log", b"garbage"),
+            Ok(Vec::new())
+        );
+        let error = host
+            .call("kubewarden", "oci", "v1/verify", b"{}")
+            .expect_err("unsupported");
+        assert!(error.contains("kubewarden/oci/v1/verify"), "{error}");
+        assert_eq!(
+            host.call("other", "x", "y", b""),
+            Err("unknown binding: other".into())
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Azure Workload Identity for Kubewarden: injects what the Azure Workload Identity webhook
+//! injects into opted-in pods, and checks who may use which managed identity (SPEC.md).
+
+pub mod cluster;
+pub mod format;
+pub mod names;
+pub mod pod;
+pub mod request;
+pub mod service_account;
+pub mod settings;
+pub mod verdict;
+pub mod workload;
+
+#[cfg(test)]
+mod testing;
+
+use kubewarden_policy_sdk::response::ValidationResponse;
+use kubewarden_policy_sdk::settings::SettingsValidationResponse;
+use kubewarden_policy_sdk::wapc_guest as guest;
+
+use cluster::{Cluster, HostCluster, Lookups};
+use request::{Kind, Payload};
+use settings::Settings;
+use verdict::{BAD_REQUEST, Verdict};
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    guest::register_function("validate", validate);
+    guest::register_function("validate_settings", validate_settings);
+    guest::register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
+}
+
+fn validate(payload: &[u8]) -> guest::CallResult {
+    Ok(serde_json::to_vec(&evaluate(payload, &HostCluster))?)
+}
+
+/// `validate_settings`: unlike the SDK helper, a document that does not even deserialize is
+/// answered `valid: false` with the path of the bad field, not with a waPC error.
+fn validate_settings(payload: &[u8]) -> guest::CallResult {
+    let response = match settings::parse_and_check(payload) {
+        Ok(_) => SettingsValidationResponse {
+            valid: true,
+            message: None,
+        },
+        Err(message) => SettingsValidationResponse {
+            valid: false,
+            message: Some(message),
+        },
+    };
+    Ok(serde_json::to_vec(&response)?)
+}
+
+/// The whole evaluation, host-independent: payload bytes in, response out. Never panics.
+pub fn evaluate(payload: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
+    decide(payload, cluster).into_response()
+}
+
+fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
+    let payload: Payload = match serde_json::from_slice(payload) {
+        Ok(payload) => payload,
+        Err(e) => {
+            return Verdict::reject(
+                BAD_REQUEST,
+                format!("cannot read the admission request: {e}"),
+            );
+        }
+    };
+    let settings = match payload.settings.map(|raw| raw.get().as_bytes()) {
+        None => Settings::default(),
+        Some(bytes) => match Settings::from_json(bytes) {
+            Ok(settings) => settings,
+            Err(e) => return Verdict::reject(BAD_REQUEST, format!("invalid policy settings: {e}")),
+        },
+    };
+    let request = payload.request;
+    if !request.is_create_or_update() {
+        return Verdict::accept();
+    }
+    let lookups = Lookups::new(cluster);
+    match request.resolved_kind() {
+        Kind::Pod => pod::evaluate(&request, &settings, &lookups),
+        Kind::ServiceAccount => service_account::evaluate(&request, &settings),
+        Kind::Workload(kind) => workload::evaluate(kind, &request, &settings, &lookups),
+        Kind::Other => Verdict::accept(),
+    }
+}

@@ -1,0 +1,167 @@
+//! The few fields every pod is read for, deserialized with borrowed strings and without
+//! touching containers: this is the path every pod of the cluster takes (SPEC §4.1).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::names;
+
+/// A string borrowed from the request when it has no escapes, owned otherwise. Unlike a bare
+/// `Cow`, it borrows inside maps and lists too.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Str<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+pub type StrMap<'a> = BTreeMap<Str<'a>, Str<'a>>;
+
+/// `metadata` and the volume list of a pod (or of a pod template).
+#[derive(Deserialize, Default, Debug)]
+pub struct PodHead<'a> {
+    #[serde(borrow, default)]
+    pub metadata: Metadata<'a>,
+    #[serde(borrow, default)]
+    pub spec: SpecHead<'a>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata<'a> {
+    #[serde(borrow, default)]
+    pub name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub generate_name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub namespace: Option<Str<'a>>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub labels: StrMap<'a>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub annotations: StrMap<'a>,
+}
+
+/// The parts of `spec` the unlabeled path may need: volumes (CSI, hand-written tokens).
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct SpecHead<'a> {
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub volumes: Vec<VolumeHead<'a>>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+pub struct VolumeHead<'a> {
+    #[serde(borrow, default)]
+    pub name: Str<'a>,
+    #[serde(borrow, default)]
+    pub csi: Option<CsiHead<'a>>,
+    #[serde(borrow, default)]
+    pub projected: Option<ProjectedHead<'a>>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct CsiHead<'a> {
+    #[serde(borrow, default)]
+    pub driver: Str<'a>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub volume_attributes: StrMap<'a>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+pub struct ProjectedHead<'a> {
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub sources: Vec<ProjectionHead<'a>>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionHead<'a> {
+    #[serde(borrow, default)]
+    pub service_account_token: Option<TokenProjectionHead<'a>>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+pub struct TokenProjectionHead<'a> {
+    #[serde(borrow, default)]
+    pub audience: Option<Str<'a>>,
+}
+
+/// `null` reads as the type's default, as the API server treats it.
+fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+impl<'a> PodHead<'a> {
+    /// Opted in: the label is exactly `"true"`, as a label selector would match it.
+    pub fn opted_in(&self) -> bool {
+        self.metadata
+            .labels
+            .get(names::USE_LABEL)
+            .is_some_and(|v| &**v == "true")
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata.annotations.get(key).map(|v| &**v)
+    }
+
+    /// The name upstream hashes for the `v1.6` volume name: `metadata.name`, or
+    /// `generateName + " (prefix)"` when the name is empty.
+    pub fn hash_name(&self) -> String {
+        match self.metadata.name.as_deref() {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => format!(
+                "{} (prefix)",
+                self.metadata.generate_name.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+
+    /// How messages name the pod: `name`, or `generateName*` before the name is generated.
+    pub fn display_name(&self) -> String {
+        match self.metadata.name.as_deref() {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => format!(
+                "{}*",
+                self.metadata.generate_name.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+}

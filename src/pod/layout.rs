@@ -1,0 +1,135 @@
+//! The two token volume layouts of SPEC §2: volume name, mount path, file paths, and the
+//! projected volume itself.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::names;
+use crate::settings::{CaSource, TokenVolumeLayout};
+
+/// Names and paths of the token volume for one pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub volume_name: String,
+    pub mount_path: &'static str,
+    pub token_path: &'static str,
+    pub ca_path: &'static str,
+}
+
+impl Layout {
+    /// `hash_name` is the pod name upstream hashes (see `PodHead::hash_name`).
+    pub fn new(layout: TokenVolumeLayout, hash_name: &str) -> Self {
+        match layout {
+            TokenVolumeLayout::Classic => Self {
+                volume_name: names::CLASSIC_VOLUME.to_owned(),
+                mount_path: names::CLASSIC_MOUNT_PATH,
+                token_path: names::CLASSIC_TOKEN_PATH,
+                ca_path: names::CLASSIC_CA_PATH,
+            },
+            TokenVolumeLayout::V16 => Self {
+                volume_name: v16_volume_name(hash_name),
+                mount_path: names::V16_MOUNT_PATH,
+                token_path: names::V16_TOKEN_PATH,
+                ca_path: names::V16_CA_PATH,
+            },
+        }
+    }
+
+    /// `AZURE_FEDERATED_TOKEN_FILE`.
+    pub fn token_file(&self) -> String {
+        format!("{}/{}", self.mount_path, self.token_path)
+    }
+
+    /// `AZURE_KUBERNETES_CA_FILE`.
+    pub fn ca_file(&self) -> String {
+        format!("{}/{}", self.mount_path, self.ca_path)
+    }
+
+    /// The read-only mount every injected container gets.
+    pub fn mount(&self) -> Value {
+        json!({ "name": self.volume_name, "mountPath": self.mount_path, "readOnly": true })
+    }
+
+    /// The projected volume: the token, plus the CA for identity-binding pods whose CA comes
+    /// from a ConfigMap or a ClusterTrustBundle.
+    pub fn volume(&self, expiration: i64, audience: &str, ca: Option<CaSource>) -> Value {
+        let mut sources = vec![json!({ "serviceAccountToken": {
+            "path": self.token_path,
+            "expirationSeconds": expiration,
+            "audience": audience,
+        } })];
+        match ca {
+            Some(CaSource::ConfigMap(name)) => sources.push(json!({ "configMap": {
+                "name": name,
+                "items": [{ "key": names::CA_CONFIGMAP_KEY, "path": self.ca_path }],
+                "optional": false,
+            } })),
+            Some(CaSource::ClusterTrustBundle {
+                signer_name,
+                label_selector,
+            }) => sources.push(json!({ "clusterTrustBundle": {
+                "signerName": signer_name,
+                // Deviation (SPEC §2): an omitted selector matches nothing; `{}` matches all.
+                "labelSelector": label_selector.map_or_else(|| json!({}), |s| json!(s)),
+                "path": self.ca_path,
+                "optional": false,
+            } })),
+            Some(CaSource::Data(_) | CaSource::None) | None => {}
+        }
+        json!({ "name": self.volume_name, "projected": { "sources": sources } })
+    }
+}
+
+/// `azure-workload-identity-reserved-` + the first 30 hex characters of sha256(pod name):
+/// 63 characters, the longest volume name Kubernetes accepts.
+pub fn v16_volume_name(hash_name: &str) -> String {
+    let digest = Sha256::digest(hash_name.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}{}", names::V16_VOLUME_PREFIX, &hex[..30])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    // Expected names computed from upstream v1.6.0's buildVolumeName (sha256, 30 hex chars).
+    #[rstest]
+    #[case::plain_name("pod", "azure-workload-identity-reserved-425c89ed5bb78a7623fae60fd8a6f6")]
+    #[case::generate_name("nginx- (prefix)", "azure-workload-identity-reserved-a593e7a20a167d3f74f090069e6130")]
+    #[case::no_name(" (prefix)", "azure-workload-identity-reserved-7ae265465cf68a19ccd3c91d70dc31")]
+    #[case::replica_set_pod("my-app-7d9f8b7c5d-x2x4z", "azure-workload-identity-reserved-6122eab187c21e0bee0433f732a585")]
+    fn v16_volume_name_matches_upstream(#[case] pod: &str, #[case] expected: &str) {
+        assert_eq!(v16_volume_name(pod), expected);
+        assert_eq!(expected.len(), 63);
+    }
+
+    #[test]
+    fn classic_layout_paths() {
+        let layout = Layout::new(TokenVolumeLayout::Classic, "pod");
+        assert_eq!(layout.volume_name, "azure-identity-token");
+        assert_eq!(layout.token_file(), "/var/run/secrets/azure/tokens/azure-identity-token");
+        assert_eq!(layout.ca_file(), "/var/run/secrets/azure/tokens/ca.crt");
+    }
+
+    #[test]
+    fn v16_layout_paths() {
+        let layout = Layout::new(TokenVolumeLayout::V16, "pod");
+        assert_eq!(layout.token_file(), "/var/run/secrets/azure/wi/token/azure-identity-token");
+        assert_eq!(layout.ca_file(), "/var/run/secrets/azure/wi/ca-cert/ca.crt");
+    }
+
+    #[test]
+    fn trust_bundle_without_selector_selects_every_bundle() {
+        let layout = Layout::new(TokenVolumeLayout::V16, "pod");
+        let volume = layout.volume(
+            3600,
+            "aud",
+            Some(CaSource::ClusterTrustBundle { signer_name: "example.com/s", label_selector: None }),
+        );
+        assert_eq!(
+            volume["projected"]["sources"][1]["clusterTrustBundle"],
+            json!({ "signerName": "example.com/s", "labelSelector": {}, "path": "ca-cert/ca.crt", "optional": false })
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! The plan: pure data saying what a labelled pod gets (SPEC §4.3–§4.8), computed from the pod's
+//! annotations, its ServiceAccount and the settings, before anything is written.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::Rejection;
+use super::head::PodHead;
+use super::layout::Layout;
+use super::proxy::{self, ProxyRequest};
+use crate::cluster::ServiceAccount;
+use crate::format::quote;
+use crate::names;
+use crate::settings::{CaSource, Settings};
+use crate::verdict::{BAD_REQUEST, FORBIDDEN};
+
+/// Everything the apply step writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub layout: Layout,
+    /// Env vars in injection order; only non-empty values.
+    pub env: Vec<(&'static str, String)>,
+    /// The projected token volume.
+    pub volume: Value,
+    /// The proxy containers to add, when the pod asked for them.
+    pub proxy: Option<ProxyPlan>,
+    /// Containers that get nothing injected.
+    pub skip: BTreeSet<String>,
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyPlan {
+    pub init_container: Value,
+    pub sidecar: Value,
+    pub native: bool,
+}
+
+/// What the plan needs to know about the pod beyond its head.
+pub struct PodFacts<'p> {
+    pub head: &'p PodHead<'p>,
+    /// `namespace/name` for messages.
+    pub display: &'p str,
+    pub namespace: &'p str,
+    pub host_network: bool,
+    pub windows: bool,
+}
+
+pub fn plan(pod: &PodFacts, sa: &ServiceAccount, settings: &Settings) -> Result<Plan, Rejection> {
+    let head = pod.head;
+    let proxy = proxy_plan(pod, settings)?;
+    let expiration = token_expiration(pod, sa)?;
+    let client_id = sa
+        .annotation(names::CLIENT_ID)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    // Deviation (SPEC §4.5): an empty annotation falls back to the setting.
+    let tenant_id = sa
+        .annotation(names::TENANT_ID)
+        .filter(|v| !v.is_empty())
+        .or(settings.tenant_id.as_deref())
+        .unwrap_or_default();
+    let binding = uses_identity_binding(head, settings);
+    let layout = Layout::new(settings.token_volume_layout, &head.hash_name());
+
+    let mut env = vec![
+        (names::ENV_CLIENT_ID, client_id.clone().unwrap_or_default()),
+        (names::ENV_TENANT_ID, tenant_id.to_owned()),
+        (names::ENV_FEDERATED_TOKEN_FILE, layout.token_file()),
+        (names::ENV_AUTHORITY_HOST, settings.authority_host().to_owned()),
+    ];
+    let (audience, ca) = if binding {
+        let config = &settings.identity_binding;
+        match config.token_proxy.as_deref() {
+            Some(token_proxy) => env.push((names::ENV_TOKEN_PROXY, token_proxy.to_owned())),
+            None if settings.mutate => {
+                return Err(Rejection::new(
+                    BAD_REQUEST,
+                    format!(
+                        "Pod {}: annotation {} asks for an identity binding, but identity \
+                         binding is not configured in this policy (setting \
+                         identityBinding.tokenProxy is empty); set it, or remove the annotation",
+                        pod.display,
+                        settings.identity_binding_annotation()
+                    ),
+                ));
+            }
+            // Validate-only: the managed webhook injects the proxy address.
+            None => {}
+        }
+        env.push((
+            names::ENV_SNI_NAME,
+            config.sni_name.clone().unwrap_or_default(),
+        ));
+        let ca = settings.ca_source();
+        match ca {
+            CaSource::Data(data) => env.push((names::ENV_CA_DATA, data.to_owned())),
+            CaSource::ConfigMap(_) | CaSource::ClusterTrustBundle { .. } => {
+                env.push((names::ENV_CA_FILE, layout.ca_file()));
+            }
+            CaSource::None => {}
+        }
+        (config.audience.as_str(), Some(ca))
+    } else {
+        (settings.audience.as_str(), None)
+    };
+    env.retain(|(_, value)| !value.is_empty());
+    let volume = layout.volume(expiration, audience, ca);
+
+    Ok(Plan {
+        layout,
+        env,
+        volume,
+        proxy,
+        skip: skip_containers(head.annotation(names::SKIP_CONTAINERS)),
+        client_id,
+    })
+}
+
+/// The identity-binding annotation is `true` (any case).
+pub fn uses_identity_binding(head: &PodHead, settings: &Settings) -> bool {
+    head.annotation(&settings.identity_binding_annotation())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// `a;b; c` → {a, b, c}; empty entries ignored.
+pub fn skip_containers(annotation: Option<&str>) -> BTreeSet<String> {
+    annotation
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Pod annotation, else ServiceAccount annotation, else 3600; empty values count as absent.
+fn token_expiration(pod: &PodFacts, sa: &ServiceAccount) -> Result<i64, Rejection> {
+    let from_pod = pod
+        .head
+        .annotation(names::TOKEN_EXPIRATION)
+        .filter(|v| !v.is_empty())
+        .map(|v| (v, "the pod".to_owned()));
+    let from_sa = || {
+        sa.annotation(names::TOKEN_EXPIRATION)
+            .filter(|v| !v.is_empty())
+            .map(|v| (v, format!("ServiceAccount {}/{}", sa.namespace, sa.name)))
+    };
+    let Some((value, source)) = from_pod.or_else(from_sa) else {
+        return Ok(names::DEFAULT_TOKEN_EXPIRATION);
+    };
+    parse_expiration(value).map_err(|accepted| {
+        Rejection::new(
+            BAD_REQUEST,
+            format!(
+                "Pod {}: annotation {} on {source} has value {}; {accepted}",
+                pod.display,
+                names::TOKEN_EXPIRATION,
+                quote(value)
+            ),
+        )
+    })
+}
+
+/// An integer number of seconds in 3600..=86400; the error says what is accepted.
+pub fn parse_expiration(value: &str) -> Result<i64, String> {
+    let range = format!(
+        "expected an integer number of seconds from {} to {}",
+        names::MIN_TOKEN_EXPIRATION,
+        names::MAX_TOKEN_EXPIRATION
+    );
+    match value.parse::<i64>() {
+        Ok(n) if (names::MIN_TOKEN_EXPIRATION..=names::MAX_TOKEN_EXPIRATION).contains(&n) => Ok(n),
+        _ => Err(range),
+    }
+}
+
+fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, Rejection> {
+    let head = pod.head;
+    if ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)) != ProxyRequest::Yes {
+        return Ok(None);
+    }
+    let reject = |code, why: String| {
+        Err(Rejection::new(
+            code,
+            format!("Pod {}: annotation {}: {why}", pod.display, names::INJECT_PROXY),
+        ))
+    };
+    if pod.host_network {
+        return reject(
+            BAD_REQUEST,
+            "the proxy cannot be injected into a pod with spec.hostNetwork: true (its init \
+             container would rewrite the node's iptables); remove one or the other"
+                .to_owned(),
+        );
+    }
+    if pod.windows {
+        return reject(
+            BAD_REQUEST,
+            "the proxy images are Linux-only and this pod has spec.os.name: windows; remove \
+             the annotation"
+                .to_owned(),
+        );
+    }
+    if !settings.proxy_allowed_in(pod.namespace) {
+        return reject(
+            FORBIDDEN,
+            format!(
+                "pods in namespace {} may not request the proxy (its init container is \
+                 privileged); allowed namespaces (setting proxy.allowedNamespaces): {}",
+                quote(pod.namespace),
+                settings.proxy.allowed_namespaces.join(", ")
+            ),
+        );
+    }
+    let port = proxy::port(head.annotation(names::PROXY_PORT))
+        .map_err(|why| Rejection::new(BAD_REQUEST, format!("Pod {}: {why}", pod.display)))?;
+    Ok(Some(ProxyPlan {
+        init_container: proxy::init_container(&settings.proxy, port),
+        sidecar: proxy::sidecar(&settings.proxy, port),
+        native: settings.proxy.native_sidecar,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    // Upstream TestGetSkipContainers.
+    #[rstest]
+    #[case::no_skip_containers_defined(None, &[])]
+    #[case::one_skip_container_defined(Some("container1"), &["container1"])]
+    #[case::multiple_delimited_by_semicolon(Some("container1;container2"), &["container1", "container2"])]
+    #[case::multiple_with_extra_space(Some("container1; container2"), &["container1", "container2"])]
+    #[case::empty_entries_ignored(Some(";; a ;"), &["a"])]
+    fn skip_containers_parsing(#[case] annotation: Option<&str>, #[case] expected: &[&str]) {
+        let expected: BTreeSet<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(skip_containers(annotation), expected);
+    }
+
+    #[rstest]
+    #[case::min("3600", Some(3600))]
+    #[case::max("86400", Some(86400))]
+    #[case::with_unit("3600s", None)]
+    #[case::below("3599", None)]
+    #[case::above("86401", None)]
+    #[case::not_a_number("invalid", None)]
+    #[case::space(" 3600", None)]
+    fn expiration_parsing(#[case] value: &str, #[case] expected: Option<i64>) {
+        assert_eq!(parse_expiration(value).ok(), expected);
+    }
+}

@@ -1,0 +1,89 @@
+//! Helpers for native unit tests: build admission payloads and run the full `evaluate` entry
+//! against the in-memory cluster.
+
+use kubewarden_policy_sdk::response::ValidationResponse;
+use serde_json::{Value, json};
+
+use crate::cluster::fake::FakeCluster;
+
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub const CLIENT: &str = "00000000-1111-2222-3333-444444444444";
+
+/// An AdmissionRequest for `object` of `kind` (group, kind) in `namespace`.
+pub fn request(group: &str, kind: &str, namespace: &str, operation: &str, object: Value) -> Value {
+    let name = object
+        .pointer("/metadata/name")
+        .cloned()
+        .unwrap_or(json!(""));
+    json!({
+        "uid": "test-uid",
+        "kind": { "group": group, "version": "v1", "kind": kind },
+        "resource": { "group": group, "version": "v1", "resource": "things" },
+        "name": name,
+        "namespace": namespace,
+        "operation": operation,
+        "userInfo": { "username": "tester" },
+        "object": object,
+    })
+}
+
+pub fn pod_request(namespace: &str, pod: Value) -> Value {
+    request("", "Pod", namespace, "CREATE", pod)
+}
+
+/// Run the policy's full entry point.
+pub fn run(request: Value, settings: Value, cluster: &FakeCluster) -> ValidationResponse {
+    let payload = json!({ "request": request, "settings": settings });
+    crate::evaluate(payload.to_string().as_bytes(), cluster)
+}
+
+/// Default settings with a tenant, merged with `extra`.
+pub fn settings(extra: Value) -> Value {
+    let mut base = json!({ "tenantId": TENANT });
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+        base.extend(extra.clone());
+    }
+    base
+}
+
+/// A labelled pod with one init container and one container (upstream's `newPod`).
+pub fn labelled_pod(name: &str, sa: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": name, "labels": { "azure.workload.identity/use": "true" } },
+        "spec": {
+            "serviceAccountName": sa,
+            "initContainers": [{ "name": "init-container", "image": "init-container-image" }],
+            "containers": [{ "name": "container", "image": "image" }],
+        }
+    })
+}
+
+/// A cluster holding ServiceAccount `ns/sa` with `CLIENT` as client ID.
+pub fn cluster_with_sa(ns: &str, sa: &str) -> FakeCluster {
+    FakeCluster::new().with_service_account(ns, sa, json!({ "azure.workload.identity/client-id": CLIENT }))
+}
+
+pub fn mutated(response: &ValidationResponse) -> &Value {
+    match &response.mutated_object {
+        Some(object) => object,
+        None => panic!("expected a mutation, got {response:?}"),
+    }
+}
+
+/// The env of `spec.<list>[index]` as (name, value) pairs.
+pub fn env_of(pod: &Value, list: &str, index: usize) -> Vec<(String, String)> {
+    pod.pointer(&format!("/spec/{list}/{index}/env"))
+        .and_then(Value::as_array)
+        .map(|env| {
+            env.iter()
+                .map(|e| {
+                    (
+                        e["name"].as_str().unwrap_or_default().to_owned(),
+                        e["value"].as_str().unwrap_or("<valueFrom>").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

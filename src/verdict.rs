@@ -1,0 +1,165 @@
+//! The outcome of an evaluation and its translation into the SDK's `ValidationResponse`,
+//! including accept-with-warnings, which the SDK has no helper for.
+
+use kubewarden_policy_sdk::response::ValidationResponse;
+
+/// Longest single warning and longest sum of warnings the API server keeps (SPEC §9).
+pub const MAX_WARNING: usize = 256;
+pub const MAX_WARNINGS_TOTAL: usize = 4096;
+
+/// HTTP-like codes of SPEC §9.
+pub const BAD_REQUEST: u16 = 400;
+pub const FORBIDDEN: u16 = 403;
+pub const HOST_FAILURE: u16 = 500;
+
+/// What the policy decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Accept {
+        warnings: Vec<String>,
+    },
+    Mutate {
+        object: serde_json::Value,
+        warnings: Vec<String>,
+    },
+    Reject {
+        code: u16,
+        message: String,
+        warnings: Vec<String>,
+    },
+}
+
+impl Verdict {
+    pub fn accept() -> Self {
+        Self::Accept {
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn reject(code: u16, message: impl Into<String>) -> Self {
+        Self::Reject {
+            code,
+            message: message.into(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Attach warnings gathered before the decision.
+    pub fn with_warnings(mut self, mut extra: Vec<String>) -> Self {
+        let (Self::Accept { warnings }
+        | Self::Mutate { warnings, .. }
+        | Self::Reject { warnings, .. }) = &mut self;
+        extra.append(warnings);
+        *warnings = extra;
+        self
+    }
+
+    pub fn into_response(self) -> ValidationResponse {
+        let (accepted, message, code, mutated_object, warnings) = match self {
+            Self::Accept { warnings } => (true, None, None, None, warnings),
+            Self::Mutate { object, warnings } => (true, None, None, Some(object), warnings),
+            Self::Reject {
+                code,
+                message,
+                warnings,
+            } => (false, Some(message), Some(code), None, warnings),
+        };
+        ValidationResponse {
+            accepted,
+            message,
+            code,
+            mutated_object,
+            audit_annotations: None,
+            warnings: limit_warnings(warnings),
+        }
+    }
+}
+
+/// Truncate each warning to [`MAX_WARNING`] characters and keep whole warnings while the sum
+/// stays within [`MAX_WARNINGS_TOTAL`]: the API server drops what exceeds those limits.
+fn limit_warnings(warnings: Vec<String>) -> Option<Vec<String>> {
+    let mut total = 0;
+    let mut kept = Vec::new();
+    for warning in warnings {
+        let warning = truncate(warning, MAX_WARNING);
+        let len = warning.chars().count();
+        if total + len > MAX_WARNINGS_TOTAL {
+            break;
+        }
+        total += len;
+        if !kept.contains(&warning) {
+            kept.push(warning);
+        }
+    }
+    (!kept.is_empty()).then_some(kept)
+}
+
+fn truncate(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_without_warnings_has_no_warning_list() {
+        let response = Verdict::accept().into_response();
+        assert!(response.accepted);
+        assert_eq!(response.warnings, None);
+        assert_eq!(response.mutated_object, None);
+    }
+
+    #[test]
+    fn reject_carries_code_and_message() {
+        let response = Verdict::reject(FORBIDDEN, "denied").into_response();
+        assert!(!response.accepted);
+        assert_eq!(response.code, Some(403));
+        assert_eq!(response.message.as_deref(), Some("denied"));
+    }
+
+    #[test]
+    fn warnings_are_truncated_to_256_characters_each() {
+        let response = Verdict::accept()
+            .with_warnings(vec!["w".repeat(1000)])
+            .into_response();
+        let warnings = response.warnings.unwrap_or_default();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].chars().count(), MAX_WARNING);
+        assert!(warnings[0].ends_with('…'));
+    }
+
+    #[test]
+    fn warnings_total_at_most_4096_characters() {
+        let many: Vec<String> = (0..100)
+            .map(|i| format!("{i:03}{}", "x".repeat(250)))
+            .collect();
+        let warnings = Verdict::accept()
+            .with_warnings(many)
+            .into_response()
+            .warnings
+            .unwrap_or_default();
+        let total: usize = warnings.iter().map(|w| w.chars().count()).sum();
+        assert!(total <= MAX_WARNINGS_TOTAL, "{total}");
+        assert_eq!(warnings.len(), MAX_WARNINGS_TOTAL / 253);
+    }
+
+    #[test]
+    fn with_warnings_puts_earlier_warnings_first() {
+        let verdict = Verdict::Accept {
+            warnings: vec!["late".into()],
+        }
+        .with_warnings(vec!["early".into()]);
+        assert_eq!(
+            verdict,
+            Verdict::Accept {
+                warnings: vec!["early".into(), "late".into()]
+            }
+        );
+    }
+}
