@@ -61,7 +61,11 @@ pub fn labelled_pod(name: &str, sa: &str) -> Value {
 
 /// A cluster holding ServiceAccount `ns/sa` with `CLIENT` as client ID.
 pub fn cluster_with_sa(ns: &str, sa: &str) -> FakeCluster {
-    FakeCluster::new().with_service_account(ns, sa, json!({ "azure.workload.identity/client-id": CLIENT }))
+    FakeCluster::new().with_service_account(
+        ns,
+        sa,
+        json!({ "azure.workload.identity/client-id": CLIENT }),
+    )
 }
 
 pub fn mutated(response: &ValidationResponse) -> &Value {

@@ -7,16 +7,30 @@ use common::*;
 use serde_json::Value;
 
 fn settings_rejection(json: &str) -> String {
-    let out = eval(Run { request: "pod/unlabeled.json", settings_json: Some(json), ..Run::default() });
-    assert_eq!(out.code, Some(1), "invalid settings exit 1; stdout {}", out.stdout);
+    let out = eval(Run {
+        request: "pod/unlabeled.json",
+        settings_json: Some(json),
+        ..Run::default()
+    });
+    assert_eq!(
+        out.code,
+        Some(1),
+        "invalid settings exit 1; stdout {}",
+        out.stdout
+    );
     assert!(out.stdout.is_empty(), "nothing on stdout: {}", out.stdout);
-    assert!(out.stderr.contains("Provided settings are not valid"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Provided settings are not valid"),
+        "{}",
+        out.stderr
+    );
     out.stderr
 }
 
 #[test]
 fn spec_3_unknown_cloud_is_rejected_naming_field_and_value() {
-    let err = settings_rejection(r#"{"tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47","cloud":"Mars"}"#);
+    let err =
+        settings_rejection(r#"{"tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47","cloud":"Mars"}"#);
     assert!(err.contains("cloud") && err.contains("Mars"), "{err}");
 }
 
@@ -25,13 +39,21 @@ fn spec_3_two_ca_sources_are_rejected_naming_both() {
     let err = settings_rejection(
         r#"{"tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47","identityBinding":{"caData":"x","caConfigMap":"y"}}"#,
     );
-    assert!(err.contains("identityBinding.caData") && err.contains("identityBinding.caConfigMap"), "{err}");
+    assert!(
+        err.contains("identityBinding.caData") && err.contains("identityBinding.caConfigMap"),
+        "{err}"
+    );
 }
 
 #[test]
 fn spec_3_unknown_key_is_rejected_naming_it() {
-    let err = settings_rejection(r#"{"tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47","proxy":{"sidecarImage":"x"}}"#);
-    assert!(err.contains("proxy") && err.contains("sidecarImage"), "{err}");
+    let err = settings_rejection(
+        r#"{"tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47","proxy":{"sidecarImage":"x"}}"#,
+    );
+    assert!(
+        err.contains("proxy") && err.contains("sidecarImage"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -42,15 +64,30 @@ fn spec_3_missing_tenant_when_mutating_is_rejected() {
 
 #[test]
 fn valid_settings_from_yaml_or_json_files_are_accepted() {
-    for settings in ["settings/default.json", "settings/v16.json", "settings/validate-only.json", "settings/identity-binding.json"] {
-        let out = eval(Run { request: "pod/unlabeled.json", settings: Some(settings), ..Run::default() }).clean();
+    for settings in [
+        "settings/default.json",
+        "settings/v16.json",
+        "settings/validate-only.json",
+        "settings/identity-binding.json",
+    ] {
+        let out = eval(Run {
+            request: "pod/unlabeled.json",
+            settings: Some(settings),
+            ..Run::default()
+        })
+        .clean();
         assert!(out.allowed(), "{settings}: {}", out.stdout);
     }
 }
 
 #[test]
 fn response_line_has_kwctl_fields_in_kwctl_order() {
-    let out = eval(Run { request: "pod/unlabeled.json", settings: Some("settings/default.json"), ..Run::default() }).clean();
+    let out = eval(Run {
+        request: "pod/unlabeled.json",
+        settings: Some("settings/default.json"),
+        ..Run::default()
+    })
+    .clean();
     assert_eq!(out.stdout.lines().count(), 1);
     assert_eq!(
         out.stdout.trim(),
@@ -60,8 +97,20 @@ fn response_line_has_kwctl_fields_in_kwctl_order() {
 
 #[test]
 fn bare_admission_request_and_admission_review_give_the_same_answer() {
-    let review = eval(Run { request: "pod/labelled.json", settings: Some("settings/default.json"), session: Some("sessions/workload-sa.yml"), ..Run::default() }).clean();
-    let bare = eval(Run { request: "pod/labelled-bare-request.json", settings: Some("settings/default.json"), session: Some("sessions/workload-sa.yml"), ..Run::default() }).clean();
+    let review = eval(Run {
+        request: "pod/labelled.json",
+        settings: Some("settings/default.json"),
+        session: Some("sessions/workload-sa.yml"),
+        ..Run::default()
+    })
+    .clean();
+    let bare = eval(Run {
+        request: "pod/labelled-bare-request.json",
+        settings: Some("settings/default.json"),
+        session: Some("sessions/workload-sa.yml"),
+        ..Run::default()
+    })
+    .clean();
     assert_eq!(review.stdout, bare.stdout);
     assert!(review.patch().is_some());
 }
@@ -69,7 +118,13 @@ fn bare_admission_request_and_admission_review_give_the_same_answer() {
 #[test]
 fn other_kinds_and_operations_are_accepted_unchanged() {
     for request in ["other/configmap.json", "pod/delete.json"] {
-        let out = eval(Run { request, settings: Some("settings/default.json"), session: Some("sessions/empty.yml"), ..Run::default() }).clean();
+        let out = eval(Run {
+            request,
+            settings: Some("settings/default.json"),
+            session: Some("sessions/empty.yml"),
+            ..Run::default()
+        })
+        .clean();
         assert!(out.allowed(), "{request}");
         assert_eq!(out.response.get("patch"), None, "{request}");
     }
@@ -86,9 +141,17 @@ fn unmatched_host_call_is_an_error_to_the_policy_and_reported_on_stderr() {
         ..Run::default()
     });
     assert_eq!(out.code, Some(0));
-    assert!(out.stderr.contains("callback evaluation failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("callback evaluation failed"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.allowed());
-    assert!(out.message().contains("ServiceAccount team-a/ghost"), "{}", out.message());
+    assert!(
+        out.message().contains("ServiceAccount team-a/ghost"),
+        "{}",
+        out.message()
+    );
 }
 
 #[test]
@@ -103,7 +166,12 @@ fn content_replay_matches_in_any_order_and_reuses_answers() {
         ..Run::default()
     })
     .clean();
-    assert!(out.message().contains("Cannot find v1/ServiceAccount named 'ghost'"), "{}", out.message());
+    assert!(
+        out.message()
+            .contains("Cannot find v1/ServiceAccount named 'ghost'"),
+        "{}",
+        out.message()
+    );
 }
 
 #[test]
@@ -120,7 +188,13 @@ fn without_allow_context_aware_the_lookup_is_refused_and_the_pod_rejected() {
     let line: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
     assert_eq!(line["allowed"], false);
     assert_eq!(line["status"]["code"], 500);
-    assert!(line["status"]["message"].as_str().unwrap_or_default().contains("has not been granted access"), "{line}");
+    assert!(
+        line["status"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("has not been granted access"),
+        "{line}"
+    );
 }
 
 fn yaml(path: &str) -> serde_yaml::Value {
@@ -141,20 +215,41 @@ fn metadata_artifacthub_and_cargo_agree() {
     let metadata = yaml("metadata.yml");
     let artifacthub = yaml("artifacthub-pkg.yml");
     let version = cargo_version();
-    assert_eq!(metadata["annotations"]["io.kubewarden.policy.version"].as_str(), Some(version.as_str()));
+    assert_eq!(
+        metadata["annotations"]["io.kubewarden.policy.version"].as_str(),
+        Some(version.as_str())
+    );
     assert_eq!(artifacthub["version"].as_str(), Some(version.as_str()));
-    let image = artifacthub["containersImages"][0]["image"].as_str().unwrap_or_default();
+    let image = artifacthub["containersImages"][0]["image"]
+        .as_str()
+        .unwrap_or_default();
     assert!(image.ends_with(&format!(":v{version}")), "{image}");
     let annotations = &artifacthub["annotations"];
     let parse = |key: &str| -> serde_yaml::Value {
         serde_yaml::from_str(annotations[key].as_str().unwrap_or_default()).expect(key)
     };
     assert_eq!(parse("kubewarden/rules"), metadata["rules"]);
-    assert_eq!(parse("kubewarden/contextAwareResources"), metadata["contextAwareResources"]);
+    assert_eq!(
+        parse("kubewarden/contextAwareResources"),
+        metadata["contextAwareResources"]
+    );
     assert_eq!(parse("kubewarden/questions-ui"), yaml("questions-ui.yml"));
-    assert_eq!(annotations["kubewarden/mutation"].as_str(), Some(if metadata["mutating"].as_bool() == Some(true) { "true" } else { "false" }));
-    assert_eq!(annotations["kubewarden/resources"], metadata["annotations"]["io.artifacthub.resources"]);
-    assert_eq!(artifacthub["name"], metadata["annotations"]["io.kubewarden.policy.title"]);
+    assert_eq!(
+        annotations["kubewarden/mutation"].as_str(),
+        Some(if metadata["mutating"].as_bool() == Some(true) {
+            "true"
+        } else {
+            "false"
+        })
+    );
+    assert_eq!(
+        annotations["kubewarden/resources"],
+        metadata["annotations"]["io.artifacthub.resources"]
+    );
+    assert_eq!(
+        artifacthub["name"],
+        metadata["annotations"]["io.kubewarden.policy.title"]
+    );
 }
 
 #[test]
@@ -162,44 +257,101 @@ fn metadata_declares_what_the_policy_calls() {
     let metadata = yaml("metadata.yml");
     assert_eq!(metadata["mutating"].as_bool(), Some(true));
     assert_eq!(metadata["executionMode"].as_str(), Some("kubewarden-wapc"));
-    let caps: Vec<&str> = metadata["hostCapabilities"].as_sequence().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+    let caps: Vec<&str> = metadata["hostCapabilities"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .collect();
     assert_eq!(caps, ["kubernetes/get_resource", "kubernetes/can_i"]);
-    let kinds: Vec<(&str, &str)> = metadata["contextAwareResources"].as_sequence().into_iter().flatten()
-        .map(|r| (r["apiVersion"].as_str().unwrap_or_default(), r["kind"].as_str().unwrap_or_default())).collect();
-    assert_eq!(kinds, [("v1", "ServiceAccount"), ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass")]);
+    let kinds: Vec<(&str, &str)> = metadata["contextAwareResources"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["apiVersion"].as_str().unwrap_or_default(),
+                r["kind"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("v1", "ServiceAccount"),
+            ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass")
+        ]
+    );
 }
 
 /// Every settings field (by its dotted path) appears in questions-ui.yml and README.md.
 #[test]
 fn every_setting_is_documented() {
     let fields = [
-        "mutate", "tenantId", "cloud", "authorityHost", "audience", "tokenVolumeLayout",
-        "proxy.image", "proxy.initImage", "proxy.nativeSidecar", "proxy.logLevel", "proxy.allowedNamespaces",
-        "identityBinding.annotationSuffix", "identityBinding.audience", "identityBinding.tokenProxy",
-        "identityBinding.sniName", "identityBinding.caData", "identityBinding.caConfigMap",
-        "identityBinding.caClusterTrustBundle.signerName", "identityBinding.caClusterTrustBundle.labelSelector",
-        "identityBinding.authorize", "identityBinding.verb", "identityBinding.apiGroup",
-        "secretsStoreCsi.authorize", "allowedClientIds", "legacyPodIdentity", "verifyInjection",
+        "mutate",
+        "tenantId",
+        "cloud",
+        "authorityHost",
+        "audience",
+        "tokenVolumeLayout",
+        "proxy.image",
+        "proxy.initImage",
+        "proxy.nativeSidecar",
+        "proxy.logLevel",
+        "proxy.allowedNamespaces",
+        "identityBinding.annotationSuffix",
+        "identityBinding.audience",
+        "identityBinding.tokenProxy",
+        "identityBinding.sniName",
+        "identityBinding.caData",
+        "identityBinding.caConfigMap",
+        "identityBinding.caClusterTrustBundle.signerName",
+        "identityBinding.caClusterTrustBundle.labelSelector",
+        "identityBinding.authorize",
+        "identityBinding.verb",
+        "identityBinding.apiGroup",
+        "secretsStoreCsi.authorize",
+        "allowedClientIds",
+        "legacyPodIdentity",
+        "verifyInjection",
     ];
-    let questions = std::fs::read_to_string(root().join("questions-ui.yml")).expect("questions-ui.yml");
+    let questions =
+        std::fs::read_to_string(root().join("questions-ui.yml")).expect("questions-ui.yml");
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     for field in fields {
-        assert!(questions.contains(&format!("variable: {field}\n")), "questions-ui.yml lacks {field}");
-        assert!(readme.contains(&format!("`{field}`")), "README.md lacks `{field}`");
+        assert!(
+            questions.contains(&format!("variable: {field}\n")),
+            "questions-ui.yml lacks {field}"
+        );
+        assert!(
+            readme.contains(&format!("`{field}`")),
+            "README.md lacks `{field}`"
+        );
     }
     // And the settings type has no field this list forgets: the defaults serialize to it.
-    let defaults = serde_json::to_value(azure_workload_identity_policy::settings::Settings::default()).expect("serialize");
+    let defaults =
+        serde_json::to_value(azure_workload_identity_policy::settings::Settings::default())
+            .expect("serialize");
     let mut paths = Vec::new();
     collect_paths(&defaults, "", &mut paths);
     for path in paths {
-        assert!(fields.iter().any(|f| *f == path || f.starts_with(&format!("{path}."))), "undocumented setting {path}");
+        assert!(
+            fields
+                .iter()
+                .any(|f| *f == path || f.starts_with(&format!("{path}."))),
+            "undocumented setting {path}"
+        );
     }
 }
 
 fn collect_paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
     if let Some(map) = value.as_object() {
         for (key, child) in map {
-            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
             if child.is_object() && key != "allowedClientIds" {
                 collect_paths(child, &path, out);
             } else {

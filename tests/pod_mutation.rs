@@ -11,31 +11,52 @@ const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLASSIC_TOKEN: &str = "/var/run/secrets/azure/tokens/azure-identity-token";
 
 fn labelled(request: &str, settings: &str, session: &str) -> Outcome {
-    eval(Run { request, settings: Some(settings), session: Some(session), ..Run::default() }).clean()
+    eval(Run {
+        request,
+        settings: Some(settings),
+        session: Some(session),
+        ..Run::default()
+    })
+    .clean()
 }
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect()
+    items
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 #[test]
 fn spec_4_1_unlabeled_pod_no_host_call_no_patch() {
     // An empty session: any host call would be reported as unanswered.
-    let out = labelled("pod/unlabeled.json", "settings/default.json", "sessions/empty.yml");
+    let out = labelled(
+        "pod/unlabeled.json",
+        "settings/default.json",
+        "sessions/empty.yml",
+    );
     assert!(out.allowed());
     assert_eq!(out.patch(), None);
 }
 
 #[test]
 fn spec_4_1_label_value_must_be_exactly_true() {
-    let out = labelled("pod/label-not-exact.json", "settings/default.json", "sessions/empty.yml");
+    let out = labelled(
+        "pod/label-not-exact.json",
+        "settings/default.json",
+        "sessions/empty.yml",
+    );
     assert!(out.allowed());
     assert_eq!(out.patch(), None);
 }
 
 #[test]
 fn spec_4_6_classic_layout_full_injection() {
-    let out = labelled("pod/labelled.json", "settings/default.json", "sessions/workload-sa.yml");
+    let out = labelled(
+        "pod/labelled.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
     let pod = out.patched();
     let injected = [
         ("AZURE_CLIENT_ID", CLIENT),
@@ -51,27 +72,58 @@ fn spec_4_6_classic_layout_full_injection() {
     let mount = json!({ "name": "azure-identity-token", "mountPath": "/var/run/secrets/azure/tokens", "readOnly": true });
     assert_eq!(pod["spec"]["containers"][0]["volumeMounts"][1], mount);
     assert_eq!(pod["spec"]["containers"][1]["volumeMounts"], json!([mount]));
-    assert_eq!(pod["spec"]["volumes"][1], json!({ "name": "azure-identity-token", "projected": { "sources": [
-        { "serviceAccountToken": { "path": "azure-identity-token", "expirationSeconds": 3600, "audience": "api://AzureADTokenExchange" } }] } }));
+    assert_eq!(
+        pod["spec"]["volumes"][1],
+        json!({ "name": "azure-identity-token", "projected": { "sources": [
+        { "serviceAccountToken": { "path": "azure-identity-token", "expirationSeconds": 3600, "audience": "api://AzureADTokenExchange" } }] } })
+    );
     assert!(out.ops().iter().all(|op| op == "add"), "{:?}", out.ops());
 }
 
 #[test]
 fn spec_2_v16_layout() {
-    let pod = labelled("pod/labelled.json", "settings/v16.json", "sessions/workload-sa.yml").patched();
+    let pod = labelled(
+        "pod/labelled.json",
+        "settings/v16.json",
+        "sessions/workload-sa.yml",
+    )
+    .patched();
     // sha256("web-7d9f8b7c5d-x2x4z"), first 30 hex characters.
-    let volume = pod["spec"]["volumes"][1]["name"].as_str().unwrap_or_default().to_owned();
-    assert!(volume.starts_with("azure-workload-identity-reserved-") && volume.len() == 63, "{volume}");
-    assert_eq!(pod["spec"]["containers"][1]["volumeMounts"], json!([{ "name": volume, "mountPath": "/var/run/secrets/azure/wi", "readOnly": true }]));
-    assert!(env(&pod, "containers", 1).contains(&("AZURE_FEDERATED_TOKEN_FILE".into(), "/var/run/secrets/azure/wi/token/azure-identity-token".into())));
-    assert_eq!(pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["path"], "token/azure-identity-token");
+    let volume = pod["spec"]["volumes"][1]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        volume.starts_with("azure-workload-identity-reserved-") && volume.len() == 63,
+        "{volume}"
+    );
+    assert_eq!(
+        pod["spec"]["containers"][1]["volumeMounts"],
+        json!([{ "name": volume, "mountPath": "/var/run/secrets/azure/wi", "readOnly": true }])
+    );
+    assert!(env(&pod, "containers", 1).contains(&(
+        "AZURE_FEDERATED_TOKEN_FILE".into(),
+        "/var/run/secrets/azure/wi/token/azure-identity-token".into()
+    )));
+    assert_eq!(
+        pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["path"],
+        "token/azure-identity-token"
+    );
 }
 
 #[test]
 fn spec_2_v16_generate_name_is_hashed_with_prefix_marker() {
-    let pod = labelled("pod/generate-name.json", "settings/v16.json", "sessions/workload-sa.yml").patched();
+    let pod = labelled(
+        "pod/generate-name.json",
+        "settings/v16.json",
+        "sessions/workload-sa.yml",
+    )
+    .patched();
     // sha256("web-7d9f8b7c5d- (prefix)")[..30], computed independently with sha256sum.
-    let expected = format!("azure-workload-identity-reserved-{}", &sha256_hex("web-7d9f8b7c5d- (prefix)")[..30]);
+    let expected = format!(
+        "azure-workload-identity-reserved-{}",
+        &sha256_hex("web-7d9f8b7c5d- (prefix)")[..30]
+    );
     assert_eq!(pod["spec"]["volumes"][1]["name"], json!(expected));
 }
 
@@ -82,54 +134,116 @@ fn sha256_hex(input: &str) -> String {
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            child.stdin.take().expect("stdin").write_all(input.as_bytes())?;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())?;
             child.wait_with_output()
         })
         .expect("sha256sum runs");
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[test]
 fn spec_4_2_default_service_account() {
-    let pod = labelled("pod/labelled-default-sa.json", "settings/default.json", "sessions/default-sa.yml").patched();
+    let pod = labelled(
+        "pod/labelled-default-sa.json",
+        "settings/default.json",
+        "sessions/default-sa.yml",
+    )
+    .patched();
     assert!(env(&pod, "containers", 1).contains(&("AZURE_CLIENT_ID".into(), CLIENT.into())));
 }
 
 #[test]
 fn spec_4_2_missing_service_account_rejected_after_uncached_retry() {
-    let out = labelled("pod/missing-sa.json", "settings/default.json", "sessions/ghost-sa.yml");
+    let out = labelled(
+        "pod/missing-sa.json",
+        "settings/default.json",
+        "sessions/ghost-sa.yml",
+    );
     assert!(!out.allowed());
     assert_eq!(out.status_code(), Some(400));
-    assert!(out.message().contains("Pod team-a/web-7d9f8b7c5d-x2x4z"), "{}", out.message());
-    assert!(out.message().contains("ServiceAccount team-a/ghost"), "{}", out.message());
+    assert!(
+        out.message().contains("Pod team-a/web-7d9f8b7c5d-x2x4z"),
+        "{}",
+        out.message()
+    );
+    assert!(
+        out.message().contains("ServiceAccount team-a/ghost"),
+        "{}",
+        out.message()
+    );
 }
 
 #[test]
 fn spec_4_4_and_4_5_annotations_of_the_service_account() {
-    let pod = labelled("pod/labelled.json", "settings/default.json", "sessions/workload-sa-expiration.yml").patched();
-    assert!(env(&pod, "containers", 1).contains(&("AZURE_TENANT_ID".into(), "contoso.onmicrosoft.com".into())));
-    assert_eq!(pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"], 86400);
+    let pod = labelled(
+        "pod/labelled.json",
+        "settings/default.json",
+        "sessions/workload-sa-expiration.yml",
+    )
+    .patched();
+    assert!(
+        env(&pod, "containers", 1)
+            .contains(&("AZURE_TENANT_ID".into(), "contoso.onmicrosoft.com".into()))
+    );
+    assert_eq!(
+        pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"],
+        86400
+    );
 }
 
 #[test]
 fn spec_4_4_pod_expiration_wins() {
-    let pod = labelled("pod/expiration-from-pod.json", "settings/default.json", "sessions/workload-sa-expiration.yml").patched();
-    assert_eq!(pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"], 7200);
+    let pod = labelled(
+        "pod/expiration-from-pod.json",
+        "settings/default.json",
+        "sessions/workload-sa-expiration.yml",
+    )
+    .patched();
+    assert_eq!(
+        pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"],
+        7200
+    );
 }
 
 #[test]
 fn spec_4_4_bad_expiration_rejected_with_value_source_and_range() {
-    let out = labelled("pod/bad-expiration.json", "settings/default.json", "sessions/workload-sa.yml");
+    let out = labelled(
+        "pod/bad-expiration.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
     assert!(!out.allowed());
     assert_eq!(out.status_code(), Some(400));
-    for needle in ["\"1h\"", "on the pod", "3600 to 86400", "service-account-token-expiration"] {
-        assert!(out.message().contains(needle), "{} lacks {needle}", out.message());
+    for needle in [
+        "\"1h\"",
+        "on the pod",
+        "3600 to 86400",
+        "service-account-token-expiration",
+    ] {
+        assert!(
+            out.message().contains(needle),
+            "{} lacks {needle}",
+            out.message()
+        );
     }
 }
 
 #[test]
 fn spec_4_6_existing_env_never_overwritten() {
-    let pod = labelled("pod/existing-env.json", "settings/default.json", "sessions/workload-sa.yml").patched();
+    let pod = labelled(
+        "pod/existing-env.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    )
+    .patched();
     assert_eq!(
         env(&pod, "containers", 0),
         pairs(&[
@@ -144,77 +258,172 @@ fn spec_4_6_existing_env_never_overwritten() {
 
 #[test]
 fn spec_4_6_skip_containers() {
-    let out = labelled("pod/skip-containers.json", "settings/default.json", "sessions/workload-sa.yml");
+    let out = labelled(
+        "pod/skip-containers.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
     let pod = out.patched();
-    assert_eq!(pod["spec"]["containers"][1], out.request["object"]["spec"]["containers"][1]);
-    assert_eq!(pod["spec"]["initContainers"][0], out.request["object"]["spec"]["initContainers"][0]);
+    assert_eq!(
+        pod["spec"]["containers"][1],
+        out.request["object"]["spec"]["containers"][1]
+    );
+    assert_eq!(
+        pod["spec"]["initContainers"][0],
+        out.request["object"]["spec"]["initContainers"][0]
+    );
     assert!(env(&pod, "containers", 0).contains(&("AZURE_CLIENT_ID".into(), CLIENT.into())));
 }
 
 #[test]
 fn spec_4_10_mount_path_collision_rejected() {
-    let out = labelled("pod/mount-collision.json", "settings/default.json", "sessions/workload-sa.yml");
+    let out = labelled(
+        "pod/mount-collision.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
     assert!(!out.allowed());
     assert_eq!(out.status_code(), Some(400));
-    assert!(out.message().contains("\"tokens\"") && out.message().contains("/var/run/secrets/azure/tokens"), "{}", out.message());
+    assert!(
+        out.message().contains("\"tokens\"")
+            && out.message().contains("/var/run/secrets/azure/tokens"),
+        "{}",
+        out.message()
+    );
 }
 
 #[test]
 fn spec_4_3_proxy_native_sidecar() {
-    let pod = labelled("pod/proxy.json", "settings/default.json", "sessions/workload-sa.yml").patched();
-    assert_eq!(names(&pod, "initContainers"), ["azwi-proxy", "migrate", "azwi-proxy-init"]);
+    let pod = labelled(
+        "pod/proxy.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    )
+    .patched();
+    assert_eq!(
+        names(&pod, "initContainers"),
+        ["azwi-proxy", "migrate", "azwi-proxy-init"]
+    );
     let sidecar = &pod["spec"]["initContainers"][0];
     assert_eq!(sidecar["restartPolicy"], "Always");
-    assert_eq!(sidecar["image"], "mcr.microsoft.com/oss/azure/workload-identity/proxy:v1.6.0");
-    assert_eq!(sidecar["args"], json!(["--proxy-port=8001", "--log-level=info"]));
+    assert_eq!(
+        sidecar["image"],
+        "mcr.microsoft.com/oss/azure/workload-identity/proxy:v1.6.0"
+    );
+    assert_eq!(
+        sidecar["args"],
+        json!(["--proxy-port=8001", "--log-level=info"])
+    );
     assert_eq!(sidecar["ports"], json!([{ "containerPort": 8001 }]));
-    assert_eq!(sidecar["lifecycle"]["postStart"]["exec"]["command"], json!(["/proxy", "--proxy-port=8001", "--probe", "--log-level=info"]));
+    assert_eq!(
+        sidecar["lifecycle"]["postStart"]["exec"]["command"],
+        json!(["/proxy", "--proxy-port=8001", "--probe", "--log-level=info"])
+    );
     let init = &pod["spec"]["initContainers"][2];
-    assert_eq!(init["image"], "mcr.microsoft.com/oss/azure/workload-identity/proxy-init:v1.6.0");
+    assert_eq!(
+        init["image"],
+        "mcr.microsoft.com/oss/azure/workload-identity/proxy-init:v1.6.0"
+    );
     assert_eq!(init["securityContext"]["privileged"], true);
-    assert_eq!(env(&pod, "initContainers", 2)[0], ("PROXY_PORT".into(), "8001".into()));
+    assert_eq!(
+        env(&pod, "initContainers", 2)[0],
+        ("PROXY_PORT".into(), "8001".into())
+    );
 }
 
 #[test]
 fn spec_4_3_proxy_classic_sidecar_prepended_to_containers() {
-    let pod = labelled("pod/proxy.json", "settings/proxy-not-native.json", "sessions/workload-sa.yml").patched();
-    assert_eq!(names(&pod, "initContainers"), ["migrate", "azwi-proxy-init"]);
+    let pod = labelled(
+        "pod/proxy.json",
+        "settings/proxy-not-native.json",
+        "sessions/workload-sa.yml",
+    )
+    .patched();
+    assert_eq!(
+        names(&pod, "initContainers"),
+        ["migrate", "azwi-proxy-init"]
+    );
     assert_eq!(names(&pod, "containers"), ["azwi-proxy", "app", "metrics"]);
-    assert_eq!(pod["spec"]["containers"][0]["args"], json!(["--proxy-port=8001", "--log-level=debug"]));
+    assert_eq!(
+        pod["spec"]["containers"][0]["args"],
+        json!(["--proxy-port=8001", "--log-level=debug"])
+    );
     assert_eq!(pod["spec"]["containers"][0].get("restartPolicy"), None);
 }
 
 #[test]
 fn spec_4_3_proxy_rejections() {
     for (request, settings, code, needle) in [
-        ("pod/proxy-host-network.json", "settings/default.json", 400, "hostNetwork"),
-        ("pod/proxy-bad-port.json", "settings/default.json", 400, "\"80000\""),
-        ("pod/proxy.json", "settings/proxy-restricted.json", 403, "proxy.allowedNamespaces"),
+        (
+            "pod/proxy-host-network.json",
+            "settings/default.json",
+            400,
+            "hostNetwork",
+        ),
+        (
+            "pod/proxy-bad-port.json",
+            "settings/default.json",
+            400,
+            "\"80000\"",
+        ),
+        (
+            "pod/proxy.json",
+            "settings/proxy-restricted.json",
+            403,
+            "proxy.allowedNamespaces",
+        ),
     ] {
         let out = labelled(request, settings, "sessions/workload-sa.yml");
         assert!(!out.allowed(), "{request}");
-        assert_eq!(out.status_code(), Some(code), "{request}: {}", out.message());
-        assert!(out.message().contains(needle), "{request}: {}", out.message());
+        assert_eq!(
+            out.status_code(),
+            Some(code),
+            "{request}: {}",
+            out.message()
+        );
+        assert!(
+            out.message().contains(needle),
+            "{request}: {}",
+            out.message()
+        );
     }
 }
 
 #[test]
 fn spec_1_unclear_proxy_value_warns_and_does_not_inject() {
-    let out = labelled("pod/proxy-value-unclear.json", "settings/default.json", "sessions/workload-sa.yml");
+    let out = labelled(
+        "pod/proxy-value-unclear.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
     assert!(out.allowed());
     assert_eq!(names(&out.patched(), "initContainers"), ["migrate"]);
-    assert!(out.warnings().iter().any(|w| w.contains("\"enabled\"")), "{:?}", out.warnings());
+    assert!(
+        out.warnings().iter().any(|w| w.contains("\"enabled\"")),
+        "{:?}",
+        out.warnings()
+    );
 }
 
 #[test]
 fn spec_4_9_future_fields_survive_and_patch_only_adds() {
-    let out = labelled("pod/future-fields.json", "settings/default.json", "sessions/workload-sa.yml");
+    let out = labelled(
+        "pod/future-fields.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
     let pod = out.patched();
     let before = &out.request["object"];
     assert_eq!(pod["spec"]["initContainers"][1]["restartPolicy"], "Always");
-    assert_eq!(pod["spec"]["futureSchedulingGates"], before["spec"]["futureSchedulingGates"]);
+    assert_eq!(
+        pod["spec"]["futureSchedulingGates"],
+        before["spec"]["futureSchedulingGates"]
+    );
     assert_eq!(pod["spec"]["resources"], before["spec"]["resources"]);
-    assert_eq!(pod["spec"]["containers"][0]["futureProbe"], before["spec"]["containers"][0]["futureProbe"]);
+    assert_eq!(
+        pod["spec"]["containers"][0]["futureProbe"],
+        before["spec"]["containers"][0]["futureProbe"]
+    );
     assert_eq!(pod["spec"]["volumes"][1], before["spec"]["volumes"][1]);
     assert_eq!(pod["spec"]["volumes"][1]["futureVolumeField"], true);
     assert_eq!(pod["metadata"], before["metadata"]);
@@ -231,40 +440,86 @@ fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
     ] {
         let first = labelled(request, settings, "sessions/workload-sa.yml");
         assert!(first.patch().is_some(), "{request}");
-        let mut review: Value = serde_json::from_str(&std::fs::read_to_string(data(request)).expect("read")).expect("json");
+        let mut review: Value =
+            serde_json::from_str(&std::fs::read_to_string(data(request)).expect("read"))
+                .expect("json");
         review["request"]["object"] = first.patched();
         let dir = std::env::temp_dir().join(format!("azwi-idem-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("tmp");
-        let path = dir.join(format!("{}-{}", settings.replace('/', "_"), request.replace('/', "_")));
+        let path = dir.join(format!(
+            "{}-{}",
+            settings.replace('/', "_"),
+            request.replace('/', "_")
+        ));
         std::fs::write(&path, review.to_string()).expect("write");
-        let second = labelled(path.to_str().unwrap_or_default(), settings, "sessions/workload-sa.yml");
+        let second = labelled(
+            path.to_str().unwrap_or_default(),
+            settings,
+            "sessions/workload-sa.yml",
+        );
         assert!(second.allowed(), "{request}");
-        assert_eq!(second.patch(), None, "{request} with {settings} is not idempotent");
+        assert_eq!(
+            second.patch(),
+            None,
+            "{request} with {settings} is not idempotent"
+        );
     }
 }
 
 #[test]
 fn spec_3_validate_only_mode_never_patches() {
-    let out = labelled("pod/labelled.json", "settings/validate-only.json", "sessions/workload-sa.yml");
+    let out = labelled(
+        "pod/labelled.json",
+        "settings/validate-only.json",
+        "sessions/workload-sa.yml",
+    );
     assert!(out.allowed());
     assert_eq!(out.patch(), None);
 }
 
 #[test]
 fn spec_3_cloud_sets_authority_host() {
-    let pod = labelled("pod/labelled.json", "settings/usgov.json", "sessions/workload-sa.yml").patched();
-    assert!(env(&pod, "containers", 1).contains(&("AZURE_AUTHORITY_HOST".into(), "https://login.microsoftonline.us/".into())));
+    let pod = labelled(
+        "pod/labelled.json",
+        "settings/usgov.json",
+        "sessions/workload-sa.yml",
+    )
+    .patched();
+    assert!(env(&pod, "containers", 1).contains(&(
+        "AZURE_AUTHORITY_HOST".into(),
+        "https://login.microsoftonline.us/".into()
+    )));
 }
 
 #[test]
 fn spec_4_8_identity_binding_configmap_ca_v16() {
-    let pod = labelled("pod/identity-binding.json", "settings/identity-binding.json", "sessions/workload-sa.yml").patched();
+    let pod = labelled(
+        "pod/identity-binding.json",
+        "settings/identity-binding.json",
+        "sessions/workload-sa.yml",
+    )
+    .patched();
     let env = env(&pod, "containers", 1);
-    assert!(env.contains(&("AZURE_KUBERNETES_TOKEN_PROXY".into(), "https://identity-binding.aks.example.com:443".into())));
-    assert!(env.contains(&("AZURE_KUBERNETES_SNI_NAME".into(), "ib.aks.example.com".into())));
-    assert!(env.contains(&("AZURE_KUBERNETES_CA_FILE".into(), "/var/run/secrets/azure/wi/ca-cert/ca.crt".into())));
+    assert!(env.contains(&(
+        "AZURE_KUBERNETES_TOKEN_PROXY".into(),
+        "https://identity-binding.aks.example.com:443".into()
+    )));
+    assert!(env.contains(&(
+        "AZURE_KUBERNETES_SNI_NAME".into(),
+        "ib.aks.example.com".into()
+    )));
+    assert!(env.contains(&(
+        "AZURE_KUBERNETES_CA_FILE".into(),
+        "/var/run/secrets/azure/wi/ca-cert/ca.crt".into()
+    )));
     assert!(!env.iter().any(|(n, _)| n == "AZURE_KUBERNETES_CA_DATA"));
     let sources = &pod["spec"]["volumes"][1]["projected"]["sources"];
-    assert_eq!(sources[0]["serviceAccountToken"]["audience"], "api://AKSIdentityBinding");
-    assert_eq!(sources[1], json!({ "configMap": { "name": "aks-identity-binding-ca", "items": [{ "key": "ca.crt", "path": "ca-cert/ca.crt" }], "optional": false } }));
+    assert_eq!(
+        sources[0]["serviceAccountToken"]["audience"],
+        "api://AKSIdentityBinding"
+    );
+    assert_eq!(
+        sources[1],
+        json!({ "configMap": { "name": "aks-identity-binding-ca", "items": [{ "key": "ca.crt", "path": "ca-cert/ca.crt" }], "optional": false } })
+    );
 }

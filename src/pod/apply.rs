@@ -37,7 +37,11 @@ pub fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool, Reject
         if !has(spec, "initContainers", names::PROXY_CONTAINER)
             && !has(spec, "containers", names::PROXY_CONTAINER)
         {
-            let target = if proxy.native { "initContainers" } else { "containers" };
+            let target = if proxy.native {
+                "initContainers"
+            } else {
+                "containers"
+            };
             list_mut(spec, target, display)?.insert(0, proxy.sidecar.clone());
             changed = true;
         }

@@ -95,10 +95,22 @@ mod tests {
 
     // Expected names computed from upstream v1.6.0's buildVolumeName (sha256, 30 hex chars).
     #[rstest]
-    #[case::plain_name("pod", "azure-workload-identity-reserved-425c89ed5bb78a7623fae60fd8a6f6")]
-    #[case::generate_name("nginx- (prefix)", "azure-workload-identity-reserved-a593e7a20a167d3f74f090069e6130")]
-    #[case::no_name(" (prefix)", "azure-workload-identity-reserved-7ae265465cf68a19ccd3c91d70dc31")]
-    #[case::replica_set_pod("my-app-7d9f8b7c5d-x2x4z", "azure-workload-identity-reserved-6122eab187c21e0bee0433f732a585")]
+    #[case::plain_name(
+        "pod",
+        "azure-workload-identity-reserved-425c89ed5bb78a7623fae60fd8a6f6"
+    )]
+    #[case::generate_name(
+        "nginx- (prefix)",
+        "azure-workload-identity-reserved-a593e7a20a167d3f74f090069e6130"
+    )]
+    #[case::no_name(
+        " (prefix)",
+        "azure-workload-identity-reserved-7ae265465cf68a19ccd3c91d70dc31"
+    )]
+    #[case::replica_set_pod(
+        "my-app-7d9f8b7c5d-x2x4z",
+        "azure-workload-identity-reserved-6122eab187c21e0bee0433f732a585"
+    )]
     fn v16_volume_name_matches_upstream(#[case] pod: &str, #[case] expected: &str) {
         assert_eq!(v16_volume_name(pod), expected);
         assert_eq!(expected.len(), 63);
@@ -108,14 +120,20 @@ mod tests {
     fn classic_layout_paths() {
         let layout = Layout::new(TokenVolumeLayout::Classic, "pod");
         assert_eq!(layout.volume_name, "azure-identity-token");
-        assert_eq!(layout.token_file(), "/var/run/secrets/azure/tokens/azure-identity-token");
+        assert_eq!(
+            layout.token_file(),
+            "/var/run/secrets/azure/tokens/azure-identity-token"
+        );
         assert_eq!(layout.ca_file(), "/var/run/secrets/azure/tokens/ca.crt");
     }
 
     #[test]
     fn v16_layout_paths() {
         let layout = Layout::new(TokenVolumeLayout::V16, "pod");
-        assert_eq!(layout.token_file(), "/var/run/secrets/azure/wi/token/azure-identity-token");
+        assert_eq!(
+            layout.token_file(),
+            "/var/run/secrets/azure/wi/token/azure-identity-token"
+        );
         assert_eq!(layout.ca_file(), "/var/run/secrets/azure/wi/ca-cert/ca.crt");
     }
 
@@ -125,7 +143,10 @@ mod tests {
         let volume = layout.volume(
             3600,
             "aud",
-            Some(CaSource::ClusterTrustBundle { signer_name: "example.com/s", label_selector: None }),
+            Some(CaSource::ClusterTrustBundle {
+                signer_name: "example.com/s",
+                label_selector: None,
+            }),
         );
         assert_eq!(
             volume["projected"]["sources"][1]["clusterTrustBundle"],

@@ -15,7 +15,7 @@ use crate::request::AdmissionRequest;
 use crate::settings::Settings;
 use crate::verdict::{BAD_REQUEST, HOST_FAILURE, Verdict};
 use head::PodHead;
-use plan::{PodFacts, Plan};
+use plan::{Plan, PodFacts};
 use proxy::ProxyRequest;
 
 /// A rejection on its way to becoming a [`Verdict`].
@@ -60,11 +60,21 @@ pub fn evaluate(request: &AdmissionRequest, settings: &Settings, lookups: &Looku
     };
     let display = format!("{namespace}/{}", head.display_name());
     let mut warnings = Vec::new();
-    warnings.extend(ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)).warning(&display));
+    warnings.extend(
+        ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)).warning(&display),
+    );
     if !head.opted_in() {
         return Verdict::accept().with_warnings(warnings);
     }
-    match labelled(raw.get(), &head, namespace, &display, settings, lookups, &mut warnings) {
+    match labelled(
+        raw.get(),
+        &head,
+        namespace,
+        &display,
+        settings,
+        lookups,
+        &mut warnings,
+    ) {
         Ok(verdict) => verdict,
         Err(rejection) => Verdict::from(rejection),
     }

@@ -68,7 +68,10 @@ pub fn plan(pod: &PodFacts, sa: &ServiceAccount, settings: &Settings) -> Result<
         (names::ENV_CLIENT_ID, client_id.clone().unwrap_or_default()),
         (names::ENV_TENANT_ID, tenant_id.to_owned()),
         (names::ENV_FEDERATED_TOKEN_FILE, layout.token_file()),
-        (names::ENV_AUTHORITY_HOST, settings.authority_host().to_owned()),
+        (
+            names::ENV_AUTHORITY_HOST,
+            settings.authority_host().to_owned(),
+        ),
     ];
     let (audience, ca) = if binding {
         let config = &settings.identity_binding;
@@ -184,7 +187,11 @@ fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, 
     let reject = |code, why: String| {
         Err(Rejection::new(
             code,
-            format!("Pod {}: annotation {}: {why}", pod.display, names::INJECT_PROXY),
+            format!(
+                "Pod {}: annotation {}: {why}",
+                pod.display,
+                names::INJECT_PROXY
+            ),
         ))
     };
     if pod.host_network {

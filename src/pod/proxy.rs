@@ -45,17 +45,13 @@ impl ProxyRequest {
 pub fn port(value: Option<&str>) -> Result<u16, String> {
     match value.map(str::trim) {
         None | Some("") => Ok(names::DEFAULT_PROXY_PORT),
-        Some(v) => v
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p >= 1)
-            .ok_or_else(|| {
-                format!(
-                    "annotation {} has value {}; expected an integer port from 1 to 65535",
-                    names::PROXY_PORT,
-                    quote(v)
-                )
-            }),
+        Some(v) => v.parse::<u16>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+            format!(
+                "annotation {} has value {}; expected an integer port from 1 to 65535",
+                names::PROXY_PORT,
+                quote(v)
+            )
+        }),
     }
 }
 
@@ -157,7 +153,13 @@ mod tests {
                     "privileged": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true },
             })
         );
-        let native = sidecar(&ProxySettings { native_sidecar: true, ..settings }, 8081);
+        let native = sidecar(
+            &ProxySettings {
+                native_sidecar: true,
+                ..settings
+            },
+            8081,
+        );
         assert_eq!(native["restartPolicy"], json!("Always"));
     }
 

@@ -30,7 +30,10 @@ fn mutate(pod: Value, extra_settings: Value, cluster: &FakeCluster) -> Value {
 fn rejection(pod: Value, extra_settings: Value, cluster: &FakeCluster) -> (u16, String) {
     let response = run(pod_request("ns1", pod), settings(extra_settings), cluster);
     assert!(!response.accepted, "expected a rejection, got {response:?}");
-    (response.code.unwrap_or_default(), response.message.unwrap_or_default())
+    (
+        response.code.unwrap_or_default(),
+        response.message.unwrap_or_default(),
+    )
 }
 
 #[test]
@@ -57,7 +60,11 @@ fn spec_4_1_label_must_be_exactly_true() {
 // Upstream TestMutateContainers "one container" + TestAddProjectedVolume "no volumes", classic layout.
 #[test]
 fn spec_4_6_classic_layout_injects_env_mount_and_volume_into_every_container() {
-    let pod = mutate(labelled_pod("pod", "sa"), json!({}), &cluster_with_sa("ns1", "sa"));
+    let pod = mutate(
+        labelled_pod("pod", "sa"),
+        json!({}),
+        &cluster_with_sa("ns1", "sa"),
+    );
     for list in ["initContainers", "containers"] {
         assert_eq!(env_of(&pod, list, 0), classic_env(CLIENT), "{list}");
         assert_eq!(
@@ -99,7 +106,11 @@ fn spec_2_v16_layout_uses_hashed_volume_name_and_wi_mount() {
 fn spec_2_v16_volume_name_hashes_generate_name_with_prefix_marker() {
     let mut pod = labelled_pod("", "sa");
     pod["metadata"]["generateName"] = json!("nginx-");
-    let pod = mutate(pod, json!({ "tokenVolumeLayout": "v1.6" }), &cluster_with_sa("ns1", "sa"));
+    let pod = mutate(
+        pod,
+        json!({ "tokenVolumeLayout": "v1.6" }),
+        &cluster_with_sa("ns1", "sa"),
+    );
     assert_eq!(
         pod["spec"]["volumes"][0]["name"],
         json!("azure-workload-identity-reserved-a593e7a20a167d3f74f090069e6130")
@@ -114,7 +125,12 @@ fn spec_4_2_default_service_account_when_name_is_empty() {
     assert_eq!(env_of(&pod, "containers", 0), classic_env(CLIENT));
     assert_eq!(
         fake.calls(),
-        vec![Call::Get { kind: "ServiceAccount".into(), namespace: "ns1".into(), name: "default".into(), disable_cache: false }]
+        vec![Call::Get {
+            kind: "ServiceAccount".into(),
+            namespace: "ns1".into(),
+            name: "default".into(),
+            disable_cache: false
+        }]
     );
 }
 
@@ -124,14 +140,22 @@ fn spec_4_2_missing_service_account_is_retried_uncached_then_rejected() {
     let fake = FakeCluster::new();
     let (code, message) = rejection(labelled_pod("pod", "sa"), json!({}), &fake);
     assert_eq!(code, 400);
-    assert!(message.contains("Pod ns1/pod") && message.contains("ServiceAccount ns1/sa"), "{message}");
+    assert!(
+        message.contains("Pod ns1/pod") && message.contains("ServiceAccount ns1/sa"),
+        "{message}"
+    );
     assert!(message.contains("not found"), "{message}");
     assert_eq!(fake.calls().len(), 2);
 }
 
 #[test]
 fn spec_4_2_host_failure_rejects_with_500() {
-    let fake = FakeCluster::new().with_object("ServiceAccount", "ns1", "sa", Err("connection refused".into()));
+    let fake = FakeCluster::new().with_object(
+        "ServiceAccount",
+        "ns1",
+        "sa",
+        Err("connection refused".into()),
+    );
     let (code, message) = rejection(labelled_pod("pod", "sa"), json!({}), &fake);
     assert_eq!(code, 500);
     assert!(message.contains("connection refused"), "{message}");
@@ -164,11 +188,22 @@ fn spec_4_6_existing_env_is_never_overwritten_and_new_env_is_appended() {
 #[test]
 fn spec_4_6_empty_client_id_is_not_injected_and_warns() {
     let fake = FakeCluster::new().with_service_account("ns1", "sa", json!({}));
-    let response = run(pod_request("ns1", labelled_pod("pod", "sa")), settings(json!({})), &fake);
+    let response = run(
+        pod_request("ns1", labelled_pod("pod", "sa")),
+        settings(json!({})),
+        &fake,
+    );
     let pod = mutated(&response);
-    assert!(!env_of(pod, "containers", 0).iter().any(|(n, _)| n == "AZURE_CLIENT_ID"));
+    assert!(
+        !env_of(pod, "containers", 0)
+            .iter()
+            .any(|(n, _)| n == "AZURE_CLIENT_ID")
+    );
     let warnings = response.warnings.clone().unwrap_or_default();
-    assert!(warnings.iter().any(|w| w.contains("no client ID")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("no client ID")),
+        "{warnings:?}"
+    );
 }
 
 // Upstream TestGetTenantID; deviation: an empty annotation falls back to the setting.
@@ -186,13 +221,24 @@ fn spec_4_5_tenant_id(#[case] annotations: Value, #[case] expected: &str) {
 #[test]
 fn spec_4_6_skipped_containers_are_left_alone() {
     let mut pod = labelled_pod("pod", "sa");
-    pod["metadata"]["annotations"] = json!({ "azure.workload.identity/skip-containers": " init-container ; ghost" });
-    let response = run(pod_request("ns1", pod), settings(json!({})), &cluster_with_sa("ns1", "sa"));
+    pod["metadata"]["annotations"] =
+        json!({ "azure.workload.identity/skip-containers": " init-container ; ghost" });
+    let response = run(
+        pod_request("ns1", pod),
+        settings(json!({})),
+        &cluster_with_sa("ns1", "sa"),
+    );
     let pod = mutated(&response);
-    assert_eq!(pod["spec"]["initContainers"][0], json!({ "name": "init-container", "image": "init-container-image" }));
+    assert_eq!(
+        pod["spec"]["initContainers"][0],
+        json!({ "name": "init-container", "image": "init-container-image" })
+    );
     assert_eq!(env_of(pod, "containers", 0), classic_env(CLIENT));
     let warnings = response.warnings.clone().unwrap_or_default();
-    assert!(warnings.iter().any(|w| w.contains("\"ghost\"")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("\"ghost\"")),
+        "{warnings:?}"
+    );
 }
 
 // Upstream TestGetServiceAccountTokenExpiration.
@@ -201,12 +247,20 @@ fn spec_4_6_skipped_containers_are_left_alone() {
 #[case::defined_in_service_account(None, Some("4800"), 4800)]
 #[case::empty_pod_value_is_absent(Some(""), Some("4800"), 4800)]
 #[case::default(None, None, 3600)]
-fn spec_4_4_token_expiration(#[case] pod_value: Option<&str>, #[case] sa_value: Option<&str>, #[case] expected: i64) {
+fn spec_4_4_token_expiration(
+    #[case] pod_value: Option<&str>,
+    #[case] sa_value: Option<&str>,
+    #[case] expected: i64,
+) {
     let mut pod = labelled_pod("pod", "sa");
     if let Some(v) = pod_value {
-        pod["metadata"]["annotations"] = json!({ "azure.workload.identity/service-account-token-expiration": v });
+        pod["metadata"]["annotations"] =
+            json!({ "azure.workload.identity/service-account-token-expiration": v });
     }
-    let sa = sa_value.map_or(json!({}), |v| json!({ "azure.workload.identity/service-account-token-expiration": v }));
+    let sa = sa_value.map_or(
+        json!({}),
+        |v| json!({ "azure.workload.identity/service-account-token-expiration": v }),
+    );
     let fake = FakeCluster::new().with_service_account("ns1", "sa", sa);
     let pod = mutate(pod, json!({}), &fake);
     assert_eq!(
@@ -220,13 +274,25 @@ fn spec_4_4_token_expiration(#[case] pod_value: Option<&str>, #[case] sa_value: 
 #[case::pod_below_min(Some("3599"), None, "the pod")]
 #[case::pod_above_max(Some("86401"), None, "the pod")]
 #[case::sa_invalid(None, Some("invalid"), "ServiceAccount ns1/sa")]
-fn spec_4_4_bad_token_expiration_is_rejected(#[case] pod_value: Option<&str>, #[case] sa_value: Option<&str>, #[case] source: &str) {
+fn spec_4_4_bad_token_expiration_is_rejected(
+    #[case] pod_value: Option<&str>,
+    #[case] sa_value: Option<&str>,
+    #[case] source: &str,
+) {
     let mut pod = labelled_pod("pod", "sa");
     if let Some(v) = pod_value {
-        pod["metadata"]["annotations"] = json!({ "azure.workload.identity/service-account-token-expiration": v });
+        pod["metadata"]["annotations"] =
+            json!({ "azure.workload.identity/service-account-token-expiration": v });
     }
-    let sa = sa_value.map_or(json!({}), |v| json!({ "azure.workload.identity/service-account-token-expiration": v }));
-    let (code, message) = rejection(pod, json!({}), &FakeCluster::new().with_service_account("ns1", "sa", sa));
+    let sa = sa_value.map_or(
+        json!({}),
+        |v| json!({ "azure.workload.identity/service-account-token-expiration": v }),
+    );
+    let (code, message) = rejection(
+        pod,
+        json!({}),
+        &FakeCluster::new().with_service_account("ns1", "sa", sa),
+    );
     assert_eq!(code, 400);
     let value = pod_value.or(sa_value).unwrap_or_default();
     for needle in [source, &format!("\"{value}\""), "3600 to 86400"] {
@@ -242,11 +308,18 @@ fn spec_2_existing_volume_and_mount_of_reserved_name_are_replaced() {
         { "name": "data", "emptyDir": {} },
         { "name": "azure-identity-token", "projected": { "sources": [{ "serviceAccountToken": { "path": "my", "audience": "aud" } }] } },
     ]);
-    pod["spec"]["containers"][0]["volumeMounts"] = json!([{ "name": "azure-identity-token", "mountPath": "/elsewhere" }]);
+    pod["spec"]["containers"][0]["volumeMounts"] =
+        json!([{ "name": "azure-identity-token", "mountPath": "/elsewhere" }]);
     let pod = mutate(pod, json!({}), &cluster_with_sa("ns1", "sa"));
     assert_eq!(pod["spec"]["volumes"].as_array().map(Vec::len), Some(2));
-    assert_eq!(pod["spec"]["volumes"][0], json!({ "name": "data", "emptyDir": {} }));
-    assert_eq!(pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["audience"], json!("api://AzureADTokenExchange"));
+    assert_eq!(
+        pod["spec"]["volumes"][0],
+        json!({ "name": "data", "emptyDir": {} })
+    );
+    assert_eq!(
+        pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["audience"],
+        json!("api://AzureADTokenExchange")
+    );
     assert_eq!(
         pod["spec"]["containers"][0]["volumeMounts"],
         json!([{ "name": "azure-identity-token", "mountPath": "/var/run/secrets/azure/tokens", "readOnly": true }])
@@ -256,10 +329,16 @@ fn spec_2_existing_volume_and_mount_of_reserved_name_are_replaced() {
 #[test]
 fn spec_4_10_mount_path_taken_by_another_volume_is_rejected() {
     let mut pod = labelled_pod("pod", "sa");
-    pod["spec"]["containers"][0]["volumeMounts"] = json!([{ "name": "mine", "mountPath": "/var/run/secrets/azure/tokens" }]);
+    pod["spec"]["containers"][0]["volumeMounts"] =
+        json!([{ "name": "mine", "mountPath": "/var/run/secrets/azure/tokens" }]);
     let (code, message) = rejection(pod, json!({}), &cluster_with_sa("ns1", "sa"));
     assert_eq!(code, 400);
-    assert!(message.contains("\"container\"") && message.contains("\"mine\"") && message.contains("skip-containers"), "{message}");
+    assert!(
+        message.contains("\"container\"")
+            && message.contains("\"mine\"")
+            && message.contains("skip-containers"),
+        "{message}"
+    );
 }
 
 fn proxy_pod(extra: Value) -> Value {
@@ -273,16 +352,33 @@ fn proxy_pod(extra: Value) -> Value {
 }
 
 fn names_of(pod: &Value, list: &str) -> Vec<String> {
-    pod["spec"][list].as_array().map_or(vec![], |l| l.iter().map(|c| c["name"].as_str().unwrap_or("").to_owned()).collect())
+    pod["spec"][list].as_array().map_or(vec![], |l| {
+        l.iter()
+            .map(|c| c["name"].as_str().unwrap_or("").to_owned())
+            .collect()
+    })
 }
 
 #[test]
 fn spec_4_3_native_proxy_goes_first_in_init_containers_and_init_last() {
-    let pod = mutate(proxy_pod(json!({})), json!({}), &cluster_with_sa("ns1", "sa"));
-    assert_eq!(names_of(&pod, "initContainers"), ["azwi-proxy", "init-container", "azwi-proxy-init"]);
+    let pod = mutate(
+        proxy_pod(json!({})),
+        json!({}),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert_eq!(
+        names_of(&pod, "initContainers"),
+        ["azwi-proxy", "init-container", "azwi-proxy-init"]
+    );
     assert_eq!(names_of(&pod, "containers"), ["container"]);
-    assert_eq!(pod["spec"]["initContainers"][0]["restartPolicy"], json!("Always"));
-    assert_eq!(pod["spec"]["initContainers"][0]["args"], json!(["--proxy-port=8000", "--log-level=info"]));
+    assert_eq!(
+        pod["spec"]["initContainers"][0]["restartPolicy"],
+        json!("Always")
+    );
+    assert_eq!(
+        pod["spec"]["initContainers"][0]["args"],
+        json!(["--proxy-port=8000", "--log-level=info"])
+    );
     // Proxy containers are then treated like any other (upstream: they get the env too).
     assert_eq!(env_of(&pod, "initContainers", 0), classic_env(CLIENT));
     let init_env = env_of(&pod, "initContainers", 2);
@@ -296,10 +392,16 @@ fn spec_4_3_non_native_proxy_is_prepended_to_containers() {
         json!({ "proxy": { "nativeSidecar": false } }),
         &cluster_with_sa("ns1", "sa"),
     );
-    assert_eq!(names_of(&pod, "initContainers"), ["init-container", "azwi-proxy-init"]);
+    assert_eq!(
+        names_of(&pod, "initContainers"),
+        ["init-container", "azwi-proxy-init"]
+    );
     assert_eq!(names_of(&pod, "containers"), ["azwi-proxy", "container"]);
     assert_eq!(pod["spec"]["containers"][0].get("restartPolicy"), None);
-    assert_eq!(pod["spec"]["containers"][0]["ports"], json!([{ "containerPort": 8080 }]));
+    assert_eq!(
+        pod["spec"]["containers"][0]["ports"],
+        json!([{ "containerPort": 8080 }])
+    );
 }
 
 #[test]
@@ -331,20 +433,35 @@ fn spec_4_3_proxy_rejections(
     }
     let (got, message) = rejection(pod, extra_settings, &cluster_with_sa("ns1", "sa"));
     assert_eq!(got, code, "{message}");
-    assert!(message.contains(needle) && message.contains("inject-proxy-sidecar") || message.contains("proxy-sidecar-port"), "{message}");
+    assert!(
+        message.contains(needle) && message.contains("inject-proxy-sidecar")
+            || message.contains("proxy-sidecar-port"),
+        "{message}"
+    );
 }
 
 #[test]
 fn spec_1_proxy_annotation_false_or_unclear_does_not_inject() {
     for (value, warns) in [("false", false), ("FALSE", false), ("yes", true)] {
         let response = run(
-            pod_request("ns1", proxy_pod(json!({ "azure.workload.identity/inject-proxy-sidecar": value }))),
+            pod_request(
+                "ns1",
+                proxy_pod(json!({ "azure.workload.identity/inject-proxy-sidecar": value })),
+            ),
             settings(json!({})),
             &cluster_with_sa("ns1", "sa"),
         );
         let pod = mutated(&response);
-        assert_eq!(names_of(pod, "initContainers"), ["init-container"], "{value}");
-        let warned = response.warnings.unwrap_or_default().iter().any(|w| w.contains("neither true nor false"));
+        assert_eq!(
+            names_of(pod, "initContainers"),
+            ["init-container"],
+            "{value}"
+        );
+        let warned = response
+            .warnings
+            .unwrap_or_default()
+            .iter()
+            .any(|w| w.contains("neither true nor false"));
         assert_eq!(warned, warns, "{value}");
     }
 }
@@ -370,22 +487,36 @@ fn spec_4_9_unknown_and_newer_fields_survive() {
     pod["spec"]["containers"][0]["futureContainerField"] = json!(true);
     pod["metadata"]["annotations"] = json!({ "other": "kept" });
     let out = mutate(pod.clone(), json!({}), &cluster_with_sa("ns1", "sa"));
-    assert_eq!(out["spec"]["initContainers"][0]["restartPolicy"], json!("Always"));
-    assert_eq!(out["spec"]["futureSpecField"], pod["spec"]["futureSpecField"]);
+    assert_eq!(
+        out["spec"]["initContainers"][0]["restartPolicy"],
+        json!("Always")
+    );
+    assert_eq!(
+        out["spec"]["futureSpecField"],
+        pod["spec"]["futureSpecField"]
+    );
     assert_eq!(out["spec"]["resources"], pod["spec"]["resources"]);
-    assert_eq!(out["spec"]["containers"][0]["futureContainerField"], json!(true));
+    assert_eq!(
+        out["spec"]["containers"][0]["futureContainerField"],
+        json!(true)
+    );
     assert_eq!(out["metadata"], pod["metadata"]);
 }
 
 #[test]
 fn spec_3_validate_only_mode_checks_but_does_not_mutate() {
     let fake = cluster_with_sa("ns1", "sa");
-    let response = run(pod_request("ns1", labelled_pod("pod", "sa")), json!({ "mutate": false }), &fake);
+    let response = run(
+        pod_request("ns1", labelled_pod("pod", "sa")),
+        json!({ "mutate": false }),
+        &fake,
+    );
     assert!(response.accepted);
     assert_eq!(response.mutated_object, None);
     let (code, _) = {
         let mut pod = labelled_pod("pod", "sa");
-        pod["metadata"]["annotations"] = json!({ "azure.workload.identity/service-account-token-expiration": "1" });
+        pod["metadata"]["annotations"] =
+            json!({ "azure.workload.identity/service-account-token-expiration": "1" });
         let r = run(pod_request("ns1", pod), json!({ "mutate": false }), &fake);
         assert!(!r.accepted);
         (r.code, r.message)
@@ -395,7 +526,8 @@ fn spec_3_validate_only_mode_checks_but_does_not_mutate() {
 
 fn binding_pod() -> Value {
     let mut pod = labelled_pod("pod", "sa");
-    pod["metadata"]["annotations"] = json!({ "azure.workload.identity/use-identity-binding": "True" });
+    pod["metadata"]["annotations"] =
+        json!({ "azure.workload.identity/use-identity-binding": "True" });
     pod
 }
 
@@ -410,34 +542,67 @@ fn spec_4_8_identity_binding_env_and_audience(
     #[case] ca_file: Option<&str>,
     #[case] ca_data: bool,
 ) {
-    let mut binding = json!({ "tokenProxy": "https://proxy.example.com", "sniName": "sni.example.com" });
+    let mut binding =
+        json!({ "tokenProxy": "https://proxy.example.com", "sniName": "sni.example.com" });
     if let (Some(b), Some(c)) = (binding.as_object_mut(), ca.as_object()) {
         b.extend(c.clone());
     }
-    let pod = mutate(binding_pod(), json!({ "tokenVolumeLayout": layout, "identityBinding": binding }), &cluster_with_sa("ns1", "sa"));
+    let pod = mutate(
+        binding_pod(),
+        json!({ "tokenVolumeLayout": layout, "identityBinding": binding }),
+        &cluster_with_sa("ns1", "sa"),
+    );
     let env = env_of(&pod, "containers", 0);
-    assert!(env.contains(&("AZURE_KUBERNETES_TOKEN_PROXY".into(), "https://proxy.example.com".into())));
+    assert!(env.contains(&(
+        "AZURE_KUBERNETES_TOKEN_PROXY".into(),
+        "https://proxy.example.com".into()
+    )));
     assert!(env.contains(&("AZURE_KUBERNETES_SNI_NAME".into(), "sni.example.com".into())));
-    assert_eq!(env.iter().find(|(n, _)| n == "AZURE_KUBERNETES_CA_FILE").map(|(_, v)| v.as_str()), ca_file);
-    assert_eq!(env.iter().any(|(n, _)| n == "AZURE_KUBERNETES_CA_DATA"), ca_data);
+    assert_eq!(
+        env.iter()
+            .find(|(n, _)| n == "AZURE_KUBERNETES_CA_FILE")
+            .map(|(_, v)| v.as_str()),
+        ca_file
+    );
+    assert_eq!(
+        env.iter().any(|(n, _)| n == "AZURE_KUBERNETES_CA_DATA"),
+        ca_data
+    );
     let sources = &pod["spec"]["volumes"][0]["projected"]["sources"];
-    assert_eq!(sources[0]["serviceAccountToken"]["audience"], json!("api://AKSIdentityBinding"));
-    assert_eq!(sources.as_array().map(Vec::len), Some(if ca_file.is_some() { 2 } else { 1 }));
+    assert_eq!(
+        sources[0]["serviceAccountToken"]["audience"],
+        json!("api://AKSIdentityBinding")
+    );
+    assert_eq!(
+        sources.as_array().map(Vec::len),
+        Some(if ca_file.is_some() { 2 } else { 1 })
+    );
 }
 
 #[test]
 fn spec_4_8_identity_binding_without_token_proxy_is_rejected_when_mutating() {
     let (code, message) = rejection(binding_pod(), json!({}), &cluster_with_sa("ns1", "sa"));
     assert_eq!(code, 400);
-    assert!(message.contains("identity binding is not configured") && message.contains("identityBinding.tokenProxy"), "{message}");
+    assert!(
+        message.contains("identity binding is not configured")
+            && message.contains("identityBinding.tokenProxy"),
+        "{message}"
+    );
 }
 
 #[test]
 fn spec_9_malformed_pods_are_rejected_not_panicked() {
-    for object in [json!("a string"), json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": 5 }),
+    for object in [
+        json!("a string"),
+        json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": 5 }),
         json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": { "containers": [1] } }),
-        json!({ "metadata": { "labels": 7 } })] {
-        let response = run(pod_request("ns1", object.clone()), settings(json!({})), &cluster_with_sa("ns1", "default"));
+        json!({ "metadata": { "labels": 7 } }),
+    ] {
+        let response = run(
+            pod_request("ns1", object.clone()),
+            settings(json!({})),
+            &cluster_with_sa("ns1", "default"),
+        );
         assert!(!response.accepted, "{object}");
         assert_eq!(response.code, Some(400), "{object}");
     }
