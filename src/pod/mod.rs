@@ -194,3 +194,6 @@ fn labelled_warnings(pod: &Value, plan: &Plan, display: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;
