@@ -49,7 +49,7 @@ mutated_pod() {
 # Replay hygiene: every host call the policy made was answered by the session. (A recorded
 # `type: Error` answer is fine: kwctl logs it as a failed callback, but not as a Replay error.)
 no_replay_error() {
-  ! grep -q 'Replay error' <<<"$output"
+  ! grep -qE 'Replay error|recorded responses is empty' <<<"$output"
 }
 
 @test "bad settings: unknown cloud is rejected naming field and value" {
@@ -150,11 +150,39 @@ no_replay_error() {
 
 @test "identity binding: token proxy env and CA ConfigMap source" {
   policy_run -s test_data/settings/identity-binding.json -r test_data/pod/identity-binding.json \
-    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa.yml
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/binding-allowed.yml
   [ "$status" -eq 0 ]
   no_replay_error
   pod=$(mutated_pod test_data/pod/identity-binding.json)
   [ "$(jq -r '.spec.volumes[1].projected.sources[0].serviceAccountToken.audience' <<<"$pod")" = "api://AKSIdentityBinding" ]
   [ "$(jq -r '.spec.volumes[1].projected.sources[1].configMap.name' <<<"$pod")" = "aks-identity-binding-ca" ]
   [ "$(jq -r '.spec.containers[1].env[] | select(.name == "AZURE_KUBERNETES_TOKEN_PROXY") | .value' <<<"$pod")" = "https://identity-binding.aks.example.com:443" ]
+}
+
+@test "identity binding denied by RBAC: 403 with the ClusterRole rule" {
+  policy_run -s test_data/settings/identity-binding.json -r test_data/pod/identity-binding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/binding-denied.yml
+  [ "$status" -eq 0 ]
+  no_replay_error
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.status.code')" = "403" ]
+  [[ "$(response | jq -r '.status.message')" == *'verbs: ["use-managed-identity"]'* ]]
+  [[ "$(response | jq -r '.status.message')" == *'resources: ["7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"]'* ]]
+}
+
+@test "Key Vault CSI with the token proxy: SubjectAccessReview allowed" {
+  policy_run -s test_data/settings/default.json -r test_data/pod/csi-unlabeled.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/csi-allowed.yml
+  [ "$status" -eq 0 ]
+  no_replay_error
+  [ "$(response | jq -r '.allowed')" = "true" ]
+}
+
+@test "Key Vault CSI with the token proxy: denied" {
+  policy_run -s test_data/settings/default.json -r test_data/pod/csi-unlabeled.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/csi-denied.yml
+  [ "$status" -eq 0 ]
+  no_replay_error
+  [ "$(response | jq -r '.status.code')" = "403" ]
+  [[ "$(response | jq -r '.status.message')" == *"SecretProviderClass"* ]]
 }

@@ -1,6 +1,7 @@
 //! Azure Workload Identity for Kubewarden: injects what the Azure Workload Identity webhook
 //! injects into opted-in pods, and checks who may use which managed identity (SPEC.md).
 
+pub mod authorization;
 pub mod cluster;
 pub mod format;
 pub mod names;

@@ -496,7 +496,7 @@ fn spec_4_8_identity_binding_configmap_ca_v16() {
     let pod = labelled(
         "pod/identity-binding.json",
         "settings/identity-binding.json",
-        "sessions/workload-sa.yml",
+        "sessions/binding-allowed.yml",
     )
     .patched();
     let env = env(&pod, "containers", 1);

@@ -78,6 +78,8 @@ pub struct Metadata<'a> {
 #[derive(Deserialize, Default, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct SpecHead<'a> {
+    #[serde(borrow, default)]
+    pub service_account_name: Option<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "nullable")]
     pub volumes: Vec<VolumeHead<'a>>,
 }
@@ -136,6 +138,43 @@ impl<'a> PodHead<'a> {
             .labels
             .get(names::USE_LABEL)
             .is_some_and(|v| &**v == "true")
+    }
+
+    /// `spec.serviceAccountName`, or `default`.
+    pub fn service_account(&self) -> &str {
+        self.spec
+            .service_account_name
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default")
+    }
+
+    /// Names of the SecretProviderClasses of the pod's Key Vault CSI volumes, with the volume
+    /// name (`None` when the volume names no class).
+    pub fn csi_provider_classes(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.spec.volumes.iter().filter_map(|v| {
+            let csi = v.csi.as_ref()?;
+            (&*csi.driver == names::CSI_DRIVER).then(|| {
+                (
+                    &*v.name,
+                    csi.volume_attributes
+                        .get("secretProviderClass")
+                        .map(|s| &**s)
+                        .filter(|s| !s.is_empty()),
+                )
+            })
+        })
+    }
+
+    /// Whether any projected `serviceAccountToken` asks for `audience`.
+    pub fn requests_token_for(&self, audience: &str) -> bool {
+        self.spec
+            .volumes
+            .iter()
+            .filter_map(|v| v.projected.as_ref())
+            .flat_map(|p| &p.sources)
+            .filter_map(|s| s.service_account_token.as_ref())
+            .any(|t| t.audience.as_deref() == Some(audience))
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {

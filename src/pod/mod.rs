@@ -8,6 +8,7 @@ pub mod proxy;
 
 use serde_json::Value;
 
+use crate::authorization::{self, Subject};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::format::quote;
 use crate::names;
@@ -63,22 +64,113 @@ pub fn evaluate(request: &AdmissionRequest, settings: &Settings, lookups: &Looku
     warnings.extend(
         ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)).warning(&display),
     );
-    if !head.opted_in() {
-        return Verdict::accept().with_warnings(warnings);
-    }
-    match labelled(
-        raw.get(),
-        &head,
-        namespace,
-        &display,
-        settings,
-        lookups,
-        &mut warnings,
-    ) {
+    let outcome = if head.opted_in() {
+        labelled(
+            raw.get(),
+            &head,
+            namespace,
+            &display,
+            settings,
+            lookups,
+            &mut warnings,
+        )
+    } else {
+        unlabeled(raw.get(), &head, namespace, &display, settings, lookups)
+    };
+    match outcome {
         Ok(verdict) => verdict,
         Err(rejection) => Verdict::from(rejection),
     }
     .with_warnings(warnings)
+}
+
+/// SPEC §4.1: no change; host calls only when a §6 check applies (a Key Vault CSI volume, a
+/// hand-written identity-binding token).
+fn unlabeled(
+    raw: &str,
+    head: &PodHead,
+    namespace: &str,
+    display: &str,
+    settings: &Settings,
+    lookups: &Lookups,
+) -> Result<Verdict, Rejection> {
+    let binding = head.requests_token_for(&settings.identity_binding.audience);
+    let has_csi = head.csi_provider_classes().next().is_some();
+    if !binding && !has_csi {
+        return Ok(Verdict::accept());
+    }
+    let pod = parse(raw, display)?;
+    let sa = if binding {
+        Some(service_account(
+            lookups,
+            namespace,
+            head.service_account(),
+            display,
+        )?)
+    } else {
+        None
+    };
+    authorize(
+        &pod,
+        head,
+        namespace,
+        display,
+        sa.as_ref(),
+        binding,
+        settings,
+        lookups,
+    )?;
+    Ok(Verdict::accept())
+}
+
+fn parse(raw: &str, display: &str) -> Result<Value, Rejection> {
+    serde_json::from_str(raw)
+        .map_err(|e| Rejection::new(BAD_REQUEST, format!("Pod {display}: cannot read it: {e}")))
+}
+
+/// The SPEC §6 checks for one pod.
+#[allow(clippy::too_many_arguments)]
+fn authorize(
+    pod: &Value,
+    head: &PodHead,
+    namespace: &str,
+    display: &str,
+    sa: Option<&ServiceAccount>,
+    identity_binding: bool,
+    settings: &Settings,
+    lookups: &Lookups,
+) -> Result<(), Rejection> {
+    let object = format!("Pod {display}");
+    let subject = Subject {
+        object: &object,
+        namespace,
+        service_account: head.service_account(),
+        sa,
+        literal_client_ids: literal_client_ids(pod),
+        csi_volumes: head
+            .csi_provider_classes()
+            .map(|(v, c)| (v.to_owned(), c.map(str::to_owned)))
+            .collect(),
+        identity_binding,
+    };
+    authorization::authorize(&subject, settings, lookups)
+}
+
+/// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
+fn literal_client_ids(pod: &Value) -> Vec<(String, String)> {
+    containers(pod)
+        .flat_map(|c| {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+            c.get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.get("name").and_then(Value::as_str) == Some(names::ENV_CLIENT_ID))
+                .filter_map(|e| e.get("value")?.as_str())
+                .filter(|v| !v.is_empty())
+                .map(move |v| (name.to_owned(), v.to_owned()))
+        })
+        .collect()
 }
 
 /// The opted-in path: read the whole pod, look up its ServiceAccount, plan, apply.
@@ -91,16 +183,9 @@ fn labelled(
     lookups: &Lookups,
     warnings: &mut Vec<String>,
 ) -> Result<Verdict, Rejection> {
-    let mut pod: Value = serde_json::from_str(raw)
-        .map_err(|e| Rejection::new(BAD_REQUEST, format!("Pod {display}: cannot read it: {e}")))?;
+    let mut pod = parse(raw, display)?;
     let spec = pod.get("spec");
-    let sa_name = spec
-        .and_then(|s| s.get("serviceAccountName"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("default")
-        .to_owned();
-    let sa = service_account(lookups, namespace, &sa_name, display)?;
+    let sa = service_account(lookups, namespace, head.service_account(), display)?;
     let facts = PodFacts {
         head,
         display,
@@ -112,6 +197,18 @@ fn labelled(
             == Some("windows"),
     };
     let plan = plan::plan(&facts, &sa, settings)?;
+    let binding = plan::uses_identity_binding(head, settings)
+        || head.requests_token_for(&settings.identity_binding.audience);
+    authorize(
+        &pod,
+        head,
+        namespace,
+        display,
+        Some(&sa),
+        binding,
+        settings,
+        lookups,
+    )?;
     warnings.extend(labelled_warnings(&pod, &plan, display));
     if !settings.mutate {
         return Ok(Verdict::accept());
@@ -157,19 +254,10 @@ pub fn containers(pod: &Value) -> impl Iterator<Item = &serde_json::Map<String, 
         .filter_map(Value::as_object)
 }
 
-/// Literal (`value:`) settings of env var `name` across the pod's containers.
-pub fn literal_env<'p>(pod: &'p Value, name: &'p str) -> impl Iterator<Item = &'p str> {
-    containers(pod)
-        .filter_map(|c| c.get("env")?.as_array())
-        .flatten()
-        .filter(move |e| e.get("name").and_then(Value::as_str) == Some(name))
-        .filter_map(|e| e.get("value")?.as_str())
-}
-
 /// SPEC §4.11: no client ID at all; skip-containers entries that name no container.
 fn labelled_warnings(pod: &Value, plan: &Plan, display: &str) -> Vec<String> {
     let mut warnings = Vec::new();
-    if plan.client_id.is_none() && literal_env(pod, names::ENV_CLIENT_ID).all(str::is_empty) {
+    if plan.client_id.is_none() && literal_client_ids(pod).is_empty() {
         warnings.push(format!(
             "Pod {display}: no client ID: its ServiceAccount has no {} annotation and no \
              container sets AZURE_CLIENT_ID, so it starts without an identity",

@@ -129,8 +129,11 @@ prop_compose! {
 
 fn layouts() -> impl Strategy<Value = Value> {
     (prop::sample::select(vec!["classic", "v1.6"]), any::<bool>()).prop_map(|(layout, native)| {
-        settings(json!({ "tokenVolumeLayout": layout, "proxy": { "nativeSidecar": native },
-            "identityBinding": { "tokenProxy": "https://proxy.example.com", "caConfigMap": "ca" } }))
+        settings(
+            json!({ "tokenVolumeLayout": layout, "proxy": { "nativeSidecar": native },
+            "identityBinding": { "tokenProxy": "https://proxy.example.com", "caConfigMap": "ca",
+                "authorize": false } }),
+        )
     })
 }
 
@@ -151,8 +154,10 @@ fn check(pod: &Value, settings_value: &Value) -> Result<(), TestCaseError> {
         settings_value.clone(),
         &fake,
     );
+    // Every generated pod is valid: it must be admitted and (being labelled) mutated.
+    prop_assert!(response.accepted, "rejected: {:?}", response.message);
     let Some(out) = response.mutated_object else {
-        return Ok(());
+        return Err(TestCaseError::fail("a labelled pod was not mutated"));
     };
     // json-patch diffs arrays index by index, so a prepended proxy sidecar shifts the list it
     // goes into and shows up as replace/remove ops there (each container stays whole: checked

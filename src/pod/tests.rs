@@ -542,8 +542,9 @@ fn spec_4_8_identity_binding_env_and_audience(
     #[case] ca_file: Option<&str>,
     #[case] ca_data: bool,
 ) {
-    let mut binding =
-        json!({ "tokenProxy": "https://proxy.example.com", "sniName": "sni.example.com" });
+    // Authorization (SPEC §6) has its own tests; here only what is injected.
+    let mut binding = json!({ "tokenProxy": "https://proxy.example.com",
+        "sniName": "sni.example.com", "authorize": false });
     if let (Some(b), Some(c)) = (binding.as_object_mut(), ca.as_object()) {
         b.extend(c.clone());
     }

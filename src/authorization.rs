@@ -1,0 +1,308 @@
+//! SPEC §6: who may use which managed identity. Collects every client ID a pod would use
+//! (ServiceAccount annotation, literal `AZURE_CLIENT_ID`, Key Vault CSI `clientID`), checks
+//! them against `allowedClientIds`, and asks RBAC through `kubernetes/can_i`.
+
+use std::collections::BTreeMap;
+
+use crate::cluster::{LookupError, Lookups, SecretProviderClass, ServiceAccount};
+use crate::format::quote;
+use crate::names;
+use crate::pod::Rejection;
+use crate::settings::Settings;
+use crate::verdict::{BAD_REQUEST, FORBIDDEN, HOST_FAILURE};
+
+/// Where a client ID comes from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    ServiceAccount(String),
+    Container(String),
+    SecretProviderClass(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Self::ServiceAccount(sa) => {
+                write!(f, "annotation {} of ServiceAccount {sa}", names::CLIENT_ID)
+            }
+            Self::Container(c) => write!(f, "env AZURE_CLIENT_ID of container {}", quote(c)),
+            Self::SecretProviderClass(spc) => {
+                write!(
+                    f,
+                    "parameters.clientID of SecretProviderClass {}",
+                    quote(spc)
+                )
+            }
+        }
+    }
+}
+
+/// What the checks need to know about one pod (or pod template).
+pub struct Subject<'a> {
+    /// How messages start, e.g. `Pod team-a/web-1`.
+    pub object: &'a str,
+    pub namespace: &'a str,
+    pub service_account: &'a str,
+    /// Present when the pod's ServiceAccount was read (labelled or identity-binding pods).
+    pub sa: Option<&'a ServiceAccount>,
+    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
+    pub literal_client_ids: Vec<(String, String)>,
+    /// `(volume, SecretProviderClass name)` of every Key Vault CSI volume.
+    pub csi_volumes: Vec<(String, Option<String>)>,
+    /// Identity binding requested by annotation or by a hand-written token volume.
+    pub identity_binding: bool,
+}
+
+impl Subject<'_> {
+    fn user(&self) -> String {
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace, self.service_account
+        )
+    }
+
+    fn groups(&self) -> Vec<String> {
+        vec![
+            "system:serviceaccounts".to_owned(),
+            format!("system:serviceaccounts:{}", self.namespace),
+            "system:authenticated".to_owned(),
+        ]
+    }
+
+    /// The identity-binding client IDs: the ServiceAccount's and the literal env ones.
+    fn binding_client_ids(&self) -> BTreeMap<String, Source> {
+        let mut ids = BTreeMap::new();
+        if let Some(sa) = self.sa
+            && let Some(id) = sa.annotation(names::CLIENT_ID).filter(|v| !v.is_empty())
+        {
+            ids.insert(
+                id.to_owned(),
+                Source::ServiceAccount(format!("{}/{}", sa.namespace, sa.name)),
+            );
+        }
+        for (container, id) in &self.literal_client_ids {
+            ids.entry(id.clone())
+                .or_insert_with(|| Source::Container(container.clone()));
+        }
+        ids
+    }
+}
+
+/// Run every SPEC §6 check that applies to `subject`.
+pub fn authorize(
+    subject: &Subject,
+    settings: &Settings,
+    lookups: &Lookups,
+) -> Result<(), Rejection> {
+    let mut used = subject.binding_client_ids();
+    let csi = csi_client_ids(subject, settings, lookups)?;
+    for (id, (source, _)) in &csi {
+        used.entry(id.clone()).or_insert_with(|| source.clone());
+    }
+
+    for (id, source) in &used {
+        if !settings.client_id_allowed(subject.namespace, id) {
+            return Err(Rejection::new(
+                FORBIDDEN,
+                format!(
+                    "{}: client ID {} (from {source}) is not allowed in namespace {}; allowed \
+                     (setting allowedClientIds): {}",
+                    subject.object,
+                    quote(id),
+                    quote(subject.namespace),
+                    allowed_list(settings, subject.namespace)
+                ),
+            ));
+        }
+    }
+
+    let binding = &settings.identity_binding;
+    if subject.identity_binding && binding.authorize {
+        let ids = subject.binding_client_ids();
+        if ids.is_empty() {
+            return Err(Rejection::new(
+                BAD_REQUEST,
+                format!(
+                    "{}: uses an identity binding but has no client ID: annotate ServiceAccount \
+                     {}/{} with {} (or set AZURE_CLIENT_ID in the container)",
+                    subject.object,
+                    subject.namespace,
+                    subject.service_account,
+                    names::CLIENT_ID
+                ),
+            ));
+        }
+        for (id, source) in &ids {
+            check_access(subject, settings, lookups, id, source)?;
+        }
+    }
+    if settings.secrets_store_csi.authorize {
+        for (id, (source, needs_review)) in &csi {
+            if *needs_review {
+                check_access(subject, settings, lookups, id, source)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn allowed_list(settings: &Settings, namespace: &str) -> String {
+    let ids: Vec<&str> = [namespace, "*"]
+        .iter()
+        .filter_map(|ns| settings.allowed_client_ids.get(*ns))
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    if ids.is_empty() {
+        "none".to_owned()
+    } else {
+        ids.join(", ")
+    }
+}
+
+/// Client IDs of the pod's azure SecretProviderClasses: `(source, uses the token proxy)`.
+fn csi_client_ids(
+    subject: &Subject,
+    settings: &Settings,
+    lookups: &Lookups,
+) -> Result<BTreeMap<String, (Source, bool)>, Rejection> {
+    let mut ids = BTreeMap::new();
+    // The classes are read when something judges their client IDs: the review or the allowlist.
+    let needed = settings.secrets_store_csi.authorize || !settings.allowed_client_ids.is_empty();
+    if subject.csi_volumes.is_empty() || !needed {
+        return Ok(ids);
+    }
+    for (volume, class) in &subject.csi_volumes {
+        let Some(class) = class else {
+            return Err(Rejection::new(
+                BAD_REQUEST,
+                format!(
+                    "{}: volume {} uses the Key Vault CSI driver but names no \
+                     volumeAttributes.secretProviderClass",
+                    subject.object,
+                    quote(volume)
+                ),
+            ));
+        };
+        let spc = provider_class(subject, lookups, class)?;
+        if !spc.provider.eq_ignore_ascii_case("azure") {
+            continue;
+        }
+        let proxy = spc.parameters.get("useAzureTokenProxy").map(String::as_str) == Some("true");
+        match spc.parameters.get("clientID").filter(|v| !v.is_empty()) {
+            Some(id) => {
+                let source = Source::SecretProviderClass(format!("{}/{class}", subject.namespace));
+                let entry = ids.entry(id.clone()).or_insert((source, false));
+                entry.1 |= proxy;
+            }
+            None if proxy && settings.secrets_store_csi.authorize => {
+                return Err(Rejection::new(
+                    BAD_REQUEST,
+                    format!(
+                        "{}: SecretProviderClass {}/{class} uses the Azure token proxy but has \
+                         no parameters.clientID",
+                        subject.object, subject.namespace
+                    ),
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(ids)
+}
+
+fn provider_class(
+    subject: &Subject,
+    lookups: &Lookups,
+    class: &str,
+) -> Result<SecretProviderClass, Rejection> {
+    lookups.secret_provider_class(subject.namespace, class).map_err(|e| {
+        let code = match e {
+            LookupError::NotFound(_) => BAD_REQUEST,
+            LookupError::Host(_) | LookupError::Malformed(_) => HOST_FAILURE,
+        };
+        Rejection::new(
+            code,
+            format!(
+                "{}: cannot read SecretProviderClass {}/{class} of its Key Vault CSI volume: {}",
+                subject.object,
+                subject.namespace,
+                e.cause()
+            ),
+        )
+    })
+}
+
+/// One SubjectAccessReview; denied → 403 with the ClusterRole that would allow it.
+fn check_access(
+    subject: &Subject,
+    settings: &Settings,
+    lookups: &Lookups,
+    client_id: &str,
+    source: &Source,
+) -> Result<(), Rejection> {
+    let binding = &settings.identity_binding;
+    let decision = lookups
+        .can_i(
+            &subject.user(),
+            subject.groups(),
+            &binding.verb,
+            &binding.api_group,
+            client_id,
+        )
+        .map_err(|e| {
+            Rejection::new(
+                HOST_FAILURE,
+                format!(
+                    "{}: cannot check whether ServiceAccount {}/{} may use client ID {} \
+                     (SubjectAccessReview failed, failing closed): {}",
+                    subject.object,
+                    subject.namespace,
+                    subject.service_account,
+                    quote(client_id),
+                    e.cause()
+                ),
+            )
+        })?;
+    if decision.allowed {
+        return Ok(());
+    }
+    let reason = if decision.reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", decision.reason)
+    };
+    Err(Rejection::new(
+        FORBIDDEN,
+        format!(
+            "{}: ServiceAccount {ns}/{sa} may not use managed identity {id} (from {source}): \
+             RBAC does not allow verb {verb:?} on resource {id:?} in API group {group:?}{reason}. \
+             A cluster admin can allow it with this ClusterRole rule, bound to the \
+             ServiceAccount:\n{rule}",
+            subject.object,
+            ns = subject.namespace,
+            sa = subject.service_account,
+            id = client_id,
+            verb = binding.verb,
+            group = binding.api_group,
+            rule = cluster_role(subject, client_id, &binding.verb, &binding.api_group),
+        ),
+    ))
+}
+
+/// The RBAC that would allow `subject` to use `client_id`, ready for `kubectl apply -f -`.
+pub fn cluster_role(subject: &Subject, client_id: &str, verb: &str, group: &str) -> String {
+    let name = format!("{verb}-{}", client_id.to_ascii_lowercase());
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n\
+         rules:\n- apiGroups: [\"{group}\"]\n  resources: [\"{client_id}\"]\n  verbs: [\"{verb}\"]\n\
+         ---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  \
+         name: {name}-{ns}-{sa}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  \
+         name: {name}\nsubjects:\n- kind: ServiceAccount\n  name: {sa}\n  namespace: {ns}\n",
+        ns = subject.namespace,
+        sa = subject.service_account,
+    )
+}
+
+#[cfg(test)]
+mod tests;
