@@ -4,6 +4,8 @@
 pub mod authorization;
 pub mod cluster;
 pub mod format;
+pub mod keys;
+pub mod legacy;
 pub mod names;
 pub mod pod;
 pub mod request;

@@ -1,9 +1,232 @@
-//! ServiceAccount CREATE/UPDATE validation (SPEC §5).
+//! ServiceAccount CREATE/UPDATE (SPEC §5): the annotations Workload Identity reads are checked
+//! where they are written, never mutated. On UPDATE only changed values are judged, so an old
+//! mistake never blocks an unrelated edit.
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::format::{is_dns_domain, is_guid, quote};
+use crate::keys::{self, Holder};
+use crate::names;
+use crate::pod::head::Metadata;
+use crate::pod::plan::parse_expiration;
 use crate::request::AdmissionRequest;
 use crate::settings::Settings;
-use crate::verdict::Verdict;
+use crate::verdict::{BAD_REQUEST, FORBIDDEN, Verdict};
 
-pub fn evaluate(_request: &AdmissionRequest, _settings: &Settings) -> Verdict {
-    Verdict::accept()
+#[derive(Deserialize, Default)]
+struct Object<'a> {
+    #[serde(borrow, default)]
+    metadata: Metadata<'a>,
+}
+
+fn parse(raw: Option<&RawValue>) -> Result<Option<Object<'_>>, String> {
+    raw.map(|r| serde_json::from_str(r.get()).map_err(|e| e.to_string()))
+        .transpose()
+}
+
+pub fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdict {
+    let name = &request.name;
+    let display = format!("ServiceAccount {}/{name}", request.namespace);
+    let (new, old) = match (parse(request.object), parse(request.old_object)) {
+        (Ok(Some(new)), Ok(old)) => (new, old),
+        (Ok(None), _) => {
+            return Verdict::reject(
+                BAD_REQUEST,
+                format!("{display}: the request carries no object"),
+            );
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            return Verdict::reject(
+                BAD_REQUEST,
+                format!("{display}: cannot read its metadata: {e}"),
+            );
+        }
+    };
+    let display = match new.metadata.name.as_deref() {
+        Some(n) if !n.is_empty() && n != name.as_ref() => {
+            format!("ServiceAccount {}/{n}", request.namespace)
+        }
+        _ => display,
+    };
+    let annotations = &new.metadata.annotations;
+    let changed = |key: &str| -> Option<&str> {
+        let value = annotations.get(key).map(|v| &**v)?;
+        let before = old
+            .as_ref()
+            .and_then(|o| o.metadata.annotations.get(key))
+            .map(|v| &**v);
+        (before != Some(value)).then_some(value)
+    };
+
+    let warnings = keys::warnings(
+        &display,
+        Holder::ServiceAccount,
+        new.metadata.labels.keys().map(|k| &**k),
+        annotations.keys().map(|k| &**k),
+        &settings.identity_binding_annotation(),
+    );
+    let reject = |code, key: &str, value: &str, accepted: &str| {
+        Verdict::reject(
+            code,
+            format!(
+                "{display}: annotation {key} has value {}; {accepted}",
+                quote(value)
+            ),
+        )
+        .with_warnings(warnings.clone())
+    };
+
+    if let Some(id) = changed(names::CLIENT_ID).filter(|v| !v.is_empty()) {
+        if !is_guid(id) {
+            return reject(
+                BAD_REQUEST,
+                names::CLIENT_ID,
+                id,
+                "expected a GUID: the client ID of the managed identity or app registration",
+            );
+        }
+        if !settings.client_id_allowed(&request.namespace, id) {
+            return reject(
+                FORBIDDEN,
+                names::CLIENT_ID,
+                id,
+                &format!(
+                    "this client ID is not allowed in namespace {} (setting allowedClientIds)",
+                    quote(&request.namespace)
+                ),
+            );
+        }
+    }
+    if let Some(tenant) = changed(names::TENANT_ID).filter(|v| !v.is_empty())
+        && !is_guid(tenant)
+        && !is_dns_domain(tenant)
+    {
+        return reject(
+            BAD_REQUEST,
+            names::TENANT_ID,
+            tenant,
+            "expected a GUID or a DNS domain such as contoso.onmicrosoft.com",
+        );
+    }
+    if let Some(expiration) = changed(names::TOKEN_EXPIRATION).filter(|v| !v.is_empty())
+        && let Err(accepted) = parse_expiration(expiration)
+    {
+        return reject(BAD_REQUEST, names::TOKEN_EXPIRATION, expiration, &accepted);
+    }
+    Verdict::accept().with_warnings(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::cluster::fake::FakeCluster;
+    use crate::testing::*;
+
+    fn sa(annotations: Value) -> Value {
+        json!({ "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": { "name": "sa", "namespace": "ns1", "annotations": annotations } })
+    }
+
+    fn judge(
+        new: Value,
+        old: Option<Value>,
+        extra_settings: Value,
+    ) -> kubewarden_policy_sdk::response::ValidationResponse {
+        let operation = if old.is_some() { "UPDATE" } else { "CREATE" };
+        let mut request = request("", "ServiceAccount", "ns1", operation, new);
+        if let Some(old) = old {
+            request["oldObject"] = old;
+        }
+        let fake = FakeCluster::new();
+        let response = run(request, settings(extra_settings), &fake);
+        assert_eq!(
+            fake.calls(),
+            vec![],
+            "ServiceAccount checks need no host call"
+        );
+        assert_eq!(
+            response.mutated_object, None,
+            "ServiceAccounts are never mutated"
+        );
+        response
+    }
+
+    #[rstest::rstest]
+    #[case::valid(json!({ "azure.workload.identity/client-id": CLIENT, "azure.workload.identity/tenant-id": "contoso.onmicrosoft.com",
+        "azure.workload.identity/service-account-token-expiration": "7200" }), None)]
+    #[case::guid_tenant(json!({ "azure.workload.identity/tenant-id": TENANT }), None)]
+    #[case::empty_values(json!({ "azure.workload.identity/client-id": "" }), None)]
+    #[case::bad_client_id(json!({ "azure.workload.identity/client-id": "my-app" }), Some((400, "\"my-app\"")))]
+    #[case::bad_tenant(json!({ "azure.workload.identity/tenant-id": "contoso" }), Some((400, "DNS domain")))]
+    #[case::bad_expiration(json!({ "azure.workload.identity/service-account-token-expiration": "100" }), Some((400, "3600 to 86400")))]
+    fn spec_5_create(#[case] annotations: Value, #[case] rejected: Option<(u16, &str)>) {
+        let response = judge(sa(annotations), None, json!({}));
+        match rejected {
+            None => assert!(response.accepted, "{response:?}"),
+            Some((code, needle)) => {
+                assert_eq!(response.code, Some(code));
+                let message = response.message.unwrap_or_default();
+                assert!(
+                    message
+                        .starts_with("ServiceAccount ns1/sa: annotation azure.workload.identity/"),
+                    "{message}"
+                );
+                assert!(message.contains(needle), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn spec_5_client_id_outside_allowlist() {
+        let response = judge(
+            sa(json!({ "azure.workload.identity/client-id": CLIENT })),
+            None,
+            json!({ "allowedClientIds": { "other": [CLIENT] } }),
+        );
+        assert_eq!(response.code, Some(403));
+        assert!(
+            response
+                .message
+                .unwrap_or_default()
+                .contains("allowedClientIds")
+        );
+    }
+
+    #[test]
+    fn spec_5_update_with_unchanged_bad_value_is_accepted() {
+        let bad = json!({ "azure.workload.identity/client-id": "my-app" });
+        let mut new = sa(bad.clone());
+        new["metadata"]["labels"] = json!({ "team": "a" });
+        let response = judge(new, Some(sa(bad)), json!({}));
+        assert!(response.accepted, "{response:?}");
+    }
+
+    #[test]
+    fn spec_5_update_with_changed_bad_value_is_rejected() {
+        let response = judge(
+            sa(json!({ "azure.workload.identity/client-id": "my-app-2" })),
+            Some(sa(json!({ "azure.workload.identity/client-id": "my-app" }))),
+            json!({}),
+        );
+        assert_eq!(response.code, Some(400));
+    }
+
+    #[test]
+    fn spec_4a_typos_on_a_service_account_warn() {
+        let response = judge(
+            sa(json!({ "azure.workload.identity/client_id": CLIENT })),
+            None,
+            json!({}),
+        );
+        assert!(response.accepted);
+        let warnings = response.warnings.unwrap_or_default();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("did you mean azure.workload.identity/client-id?")),
+            "{warnings:?}"
+        );
+    }
 }

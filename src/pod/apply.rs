@@ -15,7 +15,7 @@ pub fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool, Reject
     let malformed = |what: &str| {
         Rejection::new(
             BAD_REQUEST,
-            format!("Pod {display}: {what}; expected a Kubernetes Pod"),
+            format!("{display}: {what}; expected a Kubernetes Pod"),
         )
     };
     let spec = pod
@@ -99,7 +99,7 @@ fn list_mut<'s>(
     slot.as_array_mut().ok_or_else(|| {
         Rejection::new(
             BAD_REQUEST,
-            format!("Pod {display}: spec.{key} is not a list; expected a Kubernetes Pod"),
+            format!("{display}: spec.{key} is not a list; expected a Kubernetes Pod"),
         )
     })
 }
@@ -130,7 +130,7 @@ fn inject_env(
     let not_a_list = || {
         Rejection::new(
             BAD_REQUEST,
-            format!("Pod {display}: spec.{list}[{index}].env is not a list"),
+            format!("{display}: spec.{list}[{index}].env is not a list"),
         )
     };
     // One pass over the container's env, checked against the few planned names: linear.
@@ -182,7 +182,7 @@ fn inject_mount(
     let mounts = mounts.as_array_mut().ok_or_else(|| {
         Rejection::new(
             BAD_REQUEST,
-            format!("Pod {display}: spec.{list}[{index}].volumeMounts is not a list"),
+            format!("{display}: spec.{list}[{index}].volumeMounts is not a list"),
         )
     })?;
     let layout = &plan.layout;
@@ -193,7 +193,7 @@ fn inject_mount(
         return Err(Rejection::new(
             BAD_REQUEST,
             format!(
-                "Pod {display}: container {} already mounts volume {} at {}, where the Workload \
+                "{display}: container {} already mounts volume {} at {}, where the Workload \
                  Identity token volume {} must be mounted; mount it elsewhere, or list the \
                  container in annotation {}",
                 quote(container_name_),

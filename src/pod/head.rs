@@ -177,6 +177,10 @@ impl<'a> PodHead<'a> {
             .any(|t| t.audience.as_deref() == Some(audience))
     }
 
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.metadata.labels.get(key).map(|v| &**v)
+    }
+
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.metadata.annotations.get(key).map(|v| &**v)
     }

@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::authorization::{self, Subject};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::format::quote;
+use crate::keys::{self, Holder};
+use crate::legacy;
 use crate::names;
 use crate::request::AdmissionRequest;
 use crate::settings::Settings;
@@ -59,29 +61,82 @@ pub fn evaluate(request: &AdmissionRequest, settings: &Settings, lookups: &Looku
     } else {
         &request.namespace
     };
-    let display = format!("{namespace}/{}", head.display_name());
-    let mut warnings = Vec::new();
-    warnings.extend(
-        ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)).warning(&display),
-    );
+    let display = format!("Pod {namespace}/{}", head.display_name());
+    judge(
+        raw.get(),
+        &head,
+        namespace,
+        &display,
+        Target::Pod,
+        settings,
+        lookups,
+    )
+}
+
+/// What is being judged: an admitted pod (mutated when opted in), or a workload's pod
+/// template (checked only, SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Pod,
+    Template,
+}
+
+/// Every pod rule of SPEC §4, §4a, §6 and §8 for one pod or pod template.
+pub fn judge(
+    raw: &str,
+    head: &PodHead,
+    namespace: &str,
+    display: &str,
+    target: Target,
+    settings: &Settings,
+    lookups: &Lookups,
+) -> Verdict {
+    let mut warnings = key_warnings(head, display, settings);
+    match legacy::check(
+        display,
+        head.label(names::LEGACY_POD_IDENTITY_LABEL),
+        settings,
+    ) {
+        Ok(warning) => warnings.extend(warning),
+        Err(rejection) => return Verdict::from(rejection).with_warnings(warnings),
+    }
     let outcome = if head.opted_in() {
         labelled(
-            raw.get(),
-            &head,
+            raw,
+            head,
             namespace,
-            &display,
+            display,
+            target,
             settings,
             lookups,
             &mut warnings,
         )
     } else {
-        unlabeled(raw.get(), &head, namespace, &display, settings, lookups)
+        unlabeled(raw, head, namespace, display, settings, lookups)
     };
     match outcome {
         Ok(verdict) => verdict,
         Err(rejection) => Verdict::from(rejection),
     }
     .with_warnings(warnings)
+}
+
+/// Warnings that need nothing but the pod's keys (SPEC §1, §4a, §4.11).
+fn key_warnings(head: &PodHead, display: &str, settings: &Settings) -> Vec<String> {
+    let binding_key = settings.identity_binding_annotation();
+    let labels = || head.metadata.labels.keys().map(|k| &**k);
+    let annotations = || head.metadata.annotations.keys().map(|k| &**k);
+    let mut warnings = keys::warnings(display, Holder::Pod, labels(), annotations(), &binding_key);
+    warnings.extend(keys::missing_label_warning(
+        display,
+        head.label(names::USE_LABEL),
+        annotations(),
+        &binding_key,
+    ));
+    warnings.extend(
+        ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)).warning(display),
+    );
+    warnings
 }
 
 /// SPEC §4.1: no change; host calls only when a §6 check applies (a Key Vault CSI volume, a
@@ -125,7 +180,7 @@ fn unlabeled(
 
 fn parse(raw: &str, display: &str) -> Result<Value, Rejection> {
     serde_json::from_str(raw)
-        .map_err(|e| Rejection::new(BAD_REQUEST, format!("Pod {display}: cannot read it: {e}")))
+        .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot read it: {e}")))
 }
 
 /// The SPEC §6 checks for one pod.
@@ -140,9 +195,8 @@ fn authorize(
     settings: &Settings,
     lookups: &Lookups,
 ) -> Result<(), Rejection> {
-    let object = format!("Pod {display}");
     let subject = Subject {
-        object: &object,
+        object: display,
         namespace,
         service_account: head.service_account(),
         sa,
@@ -174,18 +228,33 @@ fn literal_client_ids(pod: &Value) -> Vec<(String, String)> {
 }
 
 /// The opted-in path: read the whole pod, look up its ServiceAccount, plan, apply.
+#[allow(clippy::too_many_arguments)]
 fn labelled(
     raw: &str,
     head: &PodHead,
     namespace: &str,
     display: &str,
+    target: Target,
     settings: &Settings,
     lookups: &Lookups,
     warnings: &mut Vec<String>,
 ) -> Result<Verdict, Rejection> {
     let mut pod = parse(raw, display)?;
     let spec = pod.get("spec");
-    let sa = service_account(lookups, namespace, head.service_account(), display)?;
+    let (sa, sa_found) = match service_account(lookups, namespace, head.service_account(), display)
+    {
+        Ok(sa) => (sa, true),
+        // SPEC §7: GitOps may create the ServiceAccount after the workload.
+        Err(rejection) if target == Target::Template && rejection.code == BAD_REQUEST => {
+            warnings.push(format!(
+                "{display}: ServiceAccount {namespace}/{} does not exist (yet); its pods will be \
+                 rejected until it does",
+                head.service_account()
+            ));
+            (ServiceAccount::default(), false)
+        }
+        Err(rejection) => return Err(rejection),
+    };
     let facts = PodFacts {
         head,
         display,
@@ -197,20 +266,17 @@ fn labelled(
             == Some("windows"),
     };
     let plan = plan::plan(&facts, &sa, settings)?;
-    let binding = plan::uses_identity_binding(head, settings)
-        || head.requests_token_for(&settings.identity_binding.audience);
+    let binding = sa_found
+        && (plan::uses_identity_binding(head, settings)
+            || head.requests_token_for(&settings.identity_binding.audience));
+    let known_sa = sa_found.then_some(&sa);
     authorize(
-        &pod,
-        head,
-        namespace,
-        display,
-        Some(&sa),
-        binding,
-        settings,
-        lookups,
+        &pod, head, namespace, display, known_sa, binding, settings, lookups,
     )?;
-    warnings.extend(labelled_warnings(&pod, &plan, display));
-    if !settings.mutate {
+    if sa_found {
+        warnings.extend(labelled_warnings(&pod, &plan, display));
+    }
+    if !settings.mutate || target == Target::Template {
         return Ok(Verdict::accept());
     }
     if apply::apply(&mut pod, &plan, display)? {
@@ -237,7 +303,7 @@ fn service_account(
         Rejection::new(
             code,
             format!(
-                "Pod {display}: cannot read ServiceAccount {namespace}/{name}, which Workload \
+                "{display}: cannot read ServiceAccount {namespace}/{name}, which Workload \
                  Identity needs for the pod's client ID: {}",
                 e.cause()
             ),
@@ -259,7 +325,7 @@ fn labelled_warnings(pod: &Value, plan: &Plan, display: &str) -> Vec<String> {
     let mut warnings = Vec::new();
     if plan.client_id.is_none() && literal_client_ids(pod).is_empty() {
         warnings.push(format!(
-            "Pod {display}: no client ID: its ServiceAccount has no {} annotation and no \
+            "{display}: no client ID: its ServiceAccount has no {} annotation and no \
              container sets AZURE_CLIENT_ID, so it starts without an identity",
             names::CLIENT_ID
         ));
@@ -272,7 +338,7 @@ fn labelled_warnings(pod: &Value, plan: &Plan, display: &str) -> Vec<String> {
     }
     for entry in plan.skip.iter().filter(|s| !present.contains(&s.as_str())) {
         warnings.push(format!(
-            "Pod {display}: annotation {} names {}, which is not a container of this pod",
+            "{display}: annotation {} names {}, which is not a container of this pod",
             names::SKIP_CONTAINERS,
             quote(entry)
         ));

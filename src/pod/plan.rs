@@ -81,7 +81,7 @@ pub fn plan(pod: &PodFacts, sa: &ServiceAccount, settings: &Settings) -> Result<
                 return Err(Rejection::new(
                     BAD_REQUEST,
                     format!(
-                        "Pod {}: annotation {} asks for an identity binding, but identity \
+                        "{}: annotation {} asks for an identity binding, but identity \
                          binding is not configured in this policy (setting \
                          identityBinding.tokenProxy is empty); set it, or remove the annotation",
                         pod.display,
@@ -157,7 +157,7 @@ fn token_expiration(pod: &PodFacts, sa: &ServiceAccount) -> Result<i64, Rejectio
         Rejection::new(
             BAD_REQUEST,
             format!(
-                "Pod {}: annotation {} on {source} has value {}; {accepted}",
+                "{}: annotation {} on {source} has value {}; {accepted}",
                 pod.display,
                 names::TOKEN_EXPIRATION,
                 quote(value)
@@ -187,11 +187,7 @@ fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, 
     let reject = |code, why: String| {
         Err(Rejection::new(
             code,
-            format!(
-                "Pod {}: annotation {}: {why}",
-                pod.display,
-                names::INJECT_PROXY
-            ),
+            format!("{}: annotation {}: {why}", pod.display, names::INJECT_PROXY),
         ))
     };
     if pod.host_network {
@@ -222,7 +218,7 @@ fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, 
         );
     }
     let port = proxy::port(head.annotation(names::PROXY_PORT))
-        .map_err(|why| Rejection::new(BAD_REQUEST, format!("Pod {}: {why}", pod.display)))?;
+        .map_err(|why| Rejection::new(BAD_REQUEST, format!("{}: {why}", pod.display)))?;
     Ok(Some(ProxyPlan {
         init_container: proxy::init_container(&settings.proxy, port),
         sidecar: proxy::sidecar(&settings.proxy, port),

@@ -608,3 +608,40 @@ fn spec_9_malformed_pods_are_rejected_not_panicked() {
         assert_eq!(response.code, Some(400), "{object}");
     }
 }
+
+#[rstest::rstest]
+#[case::allow("allow", true, false)]
+#[case::warn("warn", true, true)]
+#[case::reject("reject", false, false)]
+fn spec_8_legacy_pod_identity(#[case] mode: &str, #[case] accepted: bool, #[case] warned: bool) {
+    let pod = json!({ "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "old", "labels": { "aadpodidbinding": "my-identity" } },
+        "spec": { "containers": [{ "name": "c", "image": "i" }] } });
+    let fake = FakeCluster::new();
+    let response = run(pod_request("ns1", pod), settings(json!({ "legacyPodIdentity": mode })), &fake);
+    assert_eq!(response.accepted, accepted, "{response:?}");
+    let warnings = response.warnings.clone().unwrap_or_default();
+    assert_eq!(warnings.iter().any(|w| w.contains("AAD Pod Identity")), warned, "{warnings:?}");
+    if !accepted {
+        assert_eq!(response.code, Some(400));
+        let message = response.message.unwrap_or_default();
+        assert!(message.contains("aadpodidbinding=my-identity") && message.contains("inject-proxy-sidecar"), "{message}");
+    }
+    assert_eq!(fake.calls(), vec![]);
+}
+
+#[rstest::rstest]
+#[case::annotation_without_label(json!({}), json!({ "azure.workload.identity/inject-proxy-sidecar": "true" }), "not the label")]
+#[case::label_not_exact(json!({ "azure.workload.identity/use": "TRUE" }), json!({}), "only the exact value")]
+#[case::typo(json!({}), json!({ "azure.workload.identity/skip_containers": "a" }), "did you mean azure.workload.identity/skip-containers?")]
+#[case::client_id_on_pod(json!({ "azure.workload.identity/use": "true" }), json!({ "azure.workload.identity/client-id": CLIENT }), "read from the ServiceAccount")]
+fn spec_4_11_and_4a_warnings(#[case] labels: Value, #[case] annotations: Value, #[case] needle: &str) {
+    let pod = json!({ "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "p", "labels": labels, "annotations": annotations },
+        "spec": { "serviceAccountName": "sa", "containers": [{ "name": "c", "image": "i" }] } });
+    let response = run(pod_request("ns1", pod), settings(json!({})), &cluster_with_sa("ns1", "sa"));
+    assert!(response.accepted, "{response:?}");
+    let warnings = response.warnings.unwrap_or_default();
+    assert!(warnings.iter().any(|w| w.contains(needle) && w.starts_with("Pod ns1/p:")), "{warnings:?}");
+    assert!(warnings.iter().all(|w| w.chars().count() <= 256), "{warnings:?}");
+}
