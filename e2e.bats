@@ -186,3 +186,42 @@ no_replay_error() {
   [ "$(response | jq -r '.status.code')" = "403" ]
   [[ "$(response | jq -r '.status.message')" == *"SecretProviderClass"* ]]
 }
+
+@test "ServiceAccount: a client ID that is not a GUID is rejected" {
+  policy_run -s test_data/settings/default.json -r test_data/serviceaccount/create-bad-client-id.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.status.code')" = "400" ]
+  [[ "$(response | jq -r '.status.message')" == *'"my-app-registration"; expected a GUID'* ]]
+}
+
+@test "ServiceAccount UPDATE: an unchanged old mistake does not block the edit" {
+  policy_run -s test_data/settings/default.json -r test_data/serviceaccount/update-unchanged-bad.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "true" ]
+}
+
+@test "workload: a bad CronJob template is rejected early, prefixed with the CronJob" {
+  policy_run -s test_data/settings/default.json -r test_data/workload/cronjob-bad-expiration.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa.yml
+  [ "$status" -eq 0 ]
+  no_replay_error
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [[ "$(response | jq -r '.status.message')" == "CronJob team-a/web: pod template: "* ]]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "legacy AAD Pod Identity: accepted with a warning" {
+  policy_run -s test_data/settings/default.json -r test_data/pod/legacy-aadpodidbinding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/empty.yml
+  [ "$status" -eq 0 ]
+  no_replay_error
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [[ "$(response | jq -r '.warnings[0]')" == *"AAD Pod Identity"* ]]
+}
+
+@test "typo in an annotation: warning with did-you-mean" {
+  policy_run -s test_data/settings/default.json -r test_data/pod/annotations-without-label.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/empty.yml
+  [ "$status" -eq 0 ]
+  [[ "$(response | jq -r '.warnings | join("\n")')" == *"did you mean azure.workload.identity/skip-containers?"* ]]
+}

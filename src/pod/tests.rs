@@ -618,14 +618,26 @@ fn spec_8_legacy_pod_identity(#[case] mode: &str, #[case] accepted: bool, #[case
         "metadata": { "name": "old", "labels": { "aadpodidbinding": "my-identity" } },
         "spec": { "containers": [{ "name": "c", "image": "i" }] } });
     let fake = FakeCluster::new();
-    let response = run(pod_request("ns1", pod), settings(json!({ "legacyPodIdentity": mode })), &fake);
+    let response = run(
+        pod_request("ns1", pod),
+        settings(json!({ "legacyPodIdentity": mode })),
+        &fake,
+    );
     assert_eq!(response.accepted, accepted, "{response:?}");
     let warnings = response.warnings.clone().unwrap_or_default();
-    assert_eq!(warnings.iter().any(|w| w.contains("AAD Pod Identity")), warned, "{warnings:?}");
+    assert_eq!(
+        warnings.iter().any(|w| w.contains("AAD Pod Identity")),
+        warned,
+        "{warnings:?}"
+    );
     if !accepted {
         assert_eq!(response.code, Some(400));
         let message = response.message.unwrap_or_default();
-        assert!(message.contains("aadpodidbinding=my-identity") && message.contains("inject-proxy-sidecar"), "{message}");
+        assert!(
+            message.contains("aadpodidbinding=my-identity")
+                && message.contains("inject-proxy-sidecar"),
+            "{message}"
+        );
     }
     assert_eq!(fake.calls(), vec![]);
 }
@@ -635,13 +647,29 @@ fn spec_8_legacy_pod_identity(#[case] mode: &str, #[case] accepted: bool, #[case
 #[case::label_not_exact(json!({ "azure.workload.identity/use": "TRUE" }), json!({}), "only the exact value")]
 #[case::typo(json!({}), json!({ "azure.workload.identity/skip_containers": "a" }), "did you mean azure.workload.identity/skip-containers?")]
 #[case::client_id_on_pod(json!({ "azure.workload.identity/use": "true" }), json!({ "azure.workload.identity/client-id": CLIENT }), "read from the ServiceAccount")]
-fn spec_4_11_and_4a_warnings(#[case] labels: Value, #[case] annotations: Value, #[case] needle: &str) {
+fn spec_4_11_and_4a_warnings(
+    #[case] labels: Value,
+    #[case] annotations: Value,
+    #[case] needle: &str,
+) {
     let pod = json!({ "apiVersion": "v1", "kind": "Pod",
         "metadata": { "name": "p", "labels": labels, "annotations": annotations },
         "spec": { "serviceAccountName": "sa", "containers": [{ "name": "c", "image": "i" }] } });
-    let response = run(pod_request("ns1", pod), settings(json!({})), &cluster_with_sa("ns1", "sa"));
+    let response = run(
+        pod_request("ns1", pod),
+        settings(json!({})),
+        &cluster_with_sa("ns1", "sa"),
+    );
     assert!(response.accepted, "{response:?}");
     let warnings = response.warnings.unwrap_or_default();
-    assert!(warnings.iter().any(|w| w.contains(needle) && w.starts_with("Pod ns1/p:")), "{warnings:?}");
-    assert!(warnings.iter().all(|w| w.chars().count() <= 256), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains(needle) && w.starts_with("Pod ns1/p:")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().all(|w| w.chars().count() <= 256),
+        "{warnings:?}"
+    );
 }
