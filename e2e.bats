@@ -139,8 +139,8 @@ no_replay_error() {
   [[ "$(response | jq -r '.status.message')" == *'"1h"'*"3600 to 86400"* ]]
 }
 
-@test "validate-only mode: labelled pod accepted without a patch" {
-  policy_run -s test_data/settings/validate-only.json -r test_data/pod/labelled.json \
+@test "validate-only mode: a pod the webhook mutated passes quietly, without a patch" {
+  policy_run -s test_data/settings/validate-only.json -r test_data/pod/mutated-classic.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa.yml
   [ "$status" -eq 0 ]
   no_replay_error
@@ -224,4 +224,22 @@ no_replay_error() {
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/empty.yml
   [ "$status" -eq 0 ]
   [[ "$(response | jq -r '.warnings | join("\n")')" == *"did you mean azure.workload.identity/skip-containers?"* ]]
+}
+
+@test "validate-only mode: an opted-in pod no webhook mutated is rejected" {
+  policy_run -s test_data/settings/validate-only.json -r test_data/pod/labelled.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa.yml
+  [ "$status" -eq 0 ]
+  no_replay_error
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [[ "$(response | jq -r '.status.message')" == *"did not mutate"*"failurePolicy"* ]]
+}
+
+@test "validate-only mode, verifyInjection warn: admitted with a warning" {
+  policy_run -s test_data/settings/validate-only-warn.json -r test_data/pod/labelled.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa.yml
+  [ "$status" -eq 0 ]
+  no_replay_error
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [[ "$(response | jq -r '.warnings[0]')" == *"did not mutate"* ]]
 }

@@ -88,14 +88,16 @@ impl Subject<'_> {
     }
 }
 
-/// Run every SPEC §6 check that applies to `subject`.
+/// Run every SPEC §6 check that applies to `subject`; `Ok` carries the SPEC §4.11 warning of a
+/// Key Vault CSI client ID that differs from the ServiceAccount's.
 pub fn authorize(
     subject: &Subject,
     settings: &Settings,
     lookups: &Lookups,
-) -> Result<(), Rejection> {
+) -> Result<Vec<String>, Rejection> {
     let mut used = subject.binding_client_ids();
     let csi = csi_client_ids(subject, settings, lookups)?;
+    let warnings = mismatch_warnings(subject, &csi);
     for (id, (source, _)) in &csi {
         used.entry(id.clone()).or_insert_with(|| source.clone());
     }
@@ -143,7 +145,26 @@ pub fn authorize(
             }
         }
     }
-    Ok(())
+    Ok(warnings)
+}
+
+fn mismatch_warnings(subject: &Subject, csi: &BTreeMap<String, (Source, bool)>) -> Vec<String> {
+    let Some(sa) = subject.sa else {
+        return Vec::new();
+    };
+    let Some(sa_id) = sa.annotation(names::CLIENT_ID).filter(|v| !v.is_empty()) else {
+        return Vec::new();
+    };
+    csi.iter()
+        .filter(|(id, _)| !id.eq_ignore_ascii_case(sa_id))
+        .map(|(id, (source, _))| {
+            format!(
+                "{}: {source} is {id} but ServiceAccount {}/{} has client ID {sa_id}: the pod \
+                 uses two identities; align them if one was meant",
+                subject.object, sa.namespace, sa.name
+            )
+        })
+        .collect()
 }
 
 fn allowed_list(settings: &Settings, namespace: &str) -> String {

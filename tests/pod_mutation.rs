@@ -470,7 +470,7 @@ fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
 fn spec_3_validate_only_mode_never_patches() {
     let out = labelled(
         "pod/labelled.json",
-        "settings/validate-only.json",
+        "settings/validate-only-off.json",
         "sessions/workload-sa.yml",
     );
     assert!(out.allowed());

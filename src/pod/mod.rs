@@ -5,6 +5,7 @@ pub mod head;
 pub mod layout;
 pub mod plan;
 pub mod proxy;
+mod verify;
 
 use serde_json::Value;
 
@@ -165,7 +166,7 @@ fn unlabeled(
     } else {
         None
     };
-    authorize(
+    let warnings = authorize(
         &pod,
         head,
         namespace,
@@ -175,7 +176,7 @@ fn unlabeled(
         settings,
         lookups,
     )?;
-    Ok(Verdict::accept())
+    Ok(Verdict::accept().with_warnings(warnings))
 }
 
 fn parse(raw: &str, display: &str) -> Result<Value, Rejection> {
@@ -194,7 +195,7 @@ fn authorize(
     identity_binding: bool,
     settings: &Settings,
     lookups: &Lookups,
-) -> Result<(), Rejection> {
+) -> Result<Vec<String>, Rejection> {
     let subject = Subject {
         object: display,
         namespace,
@@ -270,11 +271,22 @@ fn labelled(
         && (plan::uses_identity_binding(head, settings)
             || head.requests_token_for(&settings.identity_binding.audience));
     let known_sa = sa_found.then_some(&sa);
-    authorize(
+    warnings.extend(authorize(
         &pod, head, namespace, display, known_sa, binding, settings, lookups,
-    )?;
+    )?);
     if sa_found {
         warnings.extend(labelled_warnings(&pod, &plan, display));
+    }
+    warnings.extend(windows_warning(&pod, display));
+    if !settings.mutate && target == Target::Pod {
+        let audience = if plan::uses_identity_binding(head, settings) {
+            &settings.identity_binding.audience
+        } else {
+            &settings.audience
+        };
+        warnings.extend(verify::verify(
+            &pod, display, &plan.skip, audience, settings,
+        )?);
     }
     if !settings.mutate || target == Target::Template {
         return Ok(Verdict::accept());
@@ -318,6 +330,23 @@ pub fn containers(pod: &Value) -> impl Iterator<Item = &serde_json::Map<String, 
         .filter_map(|list| pod.get("spec")?.get(list)?.as_array())
         .flatten()
         .filter_map(Value::as_object)
+}
+
+/// SPEC §4.11: a pod aimed at Windows nodes must say so in `spec.os.name`, or the kubelet
+/// fails to set the projected token's ownership.
+fn windows_warning(pod: &Value, display: &str) -> Option<String> {
+    let spec = pod.get("spec")?;
+    let targets_windows = spec
+        .pointer("/nodeSelector/kubernetes.io~1os")
+        .and_then(Value::as_str)
+        == Some("windows");
+    let declares_windows = spec.pointer("/os/name").and_then(Value::as_str) == Some("windows");
+    (targets_windows && !declares_windows).then(|| {
+        format!(
+            "{display}: nodeSelector kubernetes.io/os: windows without spec.os.name: windows; \
+             set spec.os.name, or the kubelet fails to prepare the projected token volume"
+        )
+    })
 }
 
 /// SPEC §4.11: no client ID at all; skip-containers entries that name no container.

@@ -508,7 +508,7 @@ fn spec_3_validate_only_mode_checks_but_does_not_mutate() {
     let fake = cluster_with_sa("ns1", "sa");
     let response = run(
         pod_request("ns1", labelled_pod("pod", "sa")),
-        json!({ "mutate": false }),
+        json!({ "mutate": false, "verifyInjection": "off" }),
         &fake,
     );
     assert!(response.accepted);
@@ -670,6 +670,157 @@ fn spec_4_11_and_4a_warnings(
     );
     assert!(
         warnings.iter().all(|w| w.chars().count() <= 256),
+        "{warnings:?}"
+    );
+}
+
+/// A pod as the upstream webhook leaves it (classic layout) — what validate-only mode sees.
+fn webhook_mutated_pod(settings_value: Value) -> Value {
+    mutate(
+        labelled_pod("pod", "sa"),
+        settings_value,
+        &cluster_with_sa("ns1", "sa"),
+    )
+}
+
+fn validate_only(pod: Value, verify: &str) -> kubewarden_policy_sdk::response::ValidationResponse {
+    run(
+        pod_request("ns1", pod),
+        json!({ "mutate": false, "verifyInjection": verify }),
+        &cluster_with_sa("ns1", "sa"),
+    )
+}
+
+#[test]
+fn spec_10_unmutated_pod_rejected_by_default() {
+    let response = validate_only(labelled_pod("pod", "sa"), "reject");
+    assert_eq!(response.code, Some(400));
+    let message = response.message.unwrap_or_default();
+    for needle in [
+        "Pod ns1/pod",
+        "did not mutate",
+        "failurePolicy",
+        "exactly \"true\"",
+    ] {
+        assert!(message.contains(needle), "{message} lacks {needle}");
+    }
+}
+
+#[rstest::rstest]
+#[case::warn("warn", true)]
+#[case::off("off", false)]
+fn spec_10_unmutated_pod_warn_and_off(#[case] verify: &str, #[case] warned: bool) {
+    let response = validate_only(labelled_pod("pod", "sa"), verify);
+    assert!(response.accepted);
+    let warnings = response.warnings.unwrap_or_default();
+    assert_eq!(
+        warnings.iter().any(|w| w.contains("did not mutate")),
+        warned,
+        "{warnings:?}"
+    );
+}
+
+#[rstest::rstest]
+#[case::classic(json!({}))]
+#[case::v16(json!({ "tokenVolumeLayout": "v1.6" }))]
+fn spec_10_mutated_pod_passes_quietly(#[case] layout: Value) {
+    let response = validate_only(webhook_mutated_pod(layout), "reject");
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(response.warnings, None);
+}
+
+#[test]
+fn spec_10_identity_binding_token_audience_counts_as_mutated() {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["metadata"]["annotations"] =
+        json!({ "azure.workload.identity/use-identity-binding": "true" });
+    pod["spec"]["volumes"] = json!([{ "name": "managed-by-aks", "projected": { "sources": [
+        { "serviceAccountToken": { "path": "t", "audience": "api://AKSIdentityBinding" } }] } }]);
+    let fake = cluster_with_sa("ns1", "sa").with_review(
+        "system:serviceaccount:ns1:sa",
+        CLIENT,
+        Ok(br#"{"allowed":true}"#.to_vec()),
+    );
+    let response = run(pod_request("ns1", pod), json!({ "mutate": false }), &fake);
+    assert!(response.accepted, "{response:?}");
+}
+
+#[test]
+fn spec_10_sidecar_added_later_is_named_in_a_warning() {
+    let mut pod = webhook_mutated_pod(json!({}));
+    if let Some(containers) = pod["spec"]["containers"].as_array_mut() {
+        containers.push(json!({ "name": "istio-proxy", "image": "istio/proxyv2" }));
+    }
+    let response = validate_only(pod, "reject");
+    assert!(response.accepted, "{response:?}");
+    let warnings = response.warnings.unwrap_or_default();
+    assert!(
+        warnings.iter().any(|w| w.contains("\"istio-proxy\"")
+            && w.contains("skip-containers")
+            && w.contains("reinvocation")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn spec_10_templates_are_never_verified() {
+    let template = json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": { "name": "web" },
+        "spec": { "template": { "metadata": { "labels": { "azure.workload.identity/use": "true" } },
+            "spec": { "serviceAccountName": "sa", "containers": [{ "name": "c", "image": "i" }] } } } });
+    let response = run(
+        request("apps", "Deployment", "ns1", "CREATE", template),
+        json!({ "mutate": false }),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert!(response.accepted, "{response:?}");
+}
+
+#[test]
+fn spec_4_11_windows_node_selector_without_os_warns() {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["spec"]["nodeSelector"] = json!({ "kubernetes.io/os": "windows" });
+    let response = run(
+        pod_request("ns1", pod.clone()),
+        settings(json!({})),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert!(
+        response
+            .warnings
+            .unwrap_or_default()
+            .iter()
+            .any(|w| w.contains("spec.os.name"))
+    );
+    pod["spec"]["os"] = json!({ "name": "windows" });
+    let response = run(
+        pod_request("ns1", pod),
+        settings(json!({})),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert_eq!(response.warnings, None);
+}
+
+#[test]
+fn spec_4_11_csi_client_id_differing_from_service_account_warns() {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["spec"]["volumes"] = json!([{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io",
+        "volumeAttributes": { "secretProviderClass": "kv" } } }]);
+    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure",
+        "parameters": { "clientID": "99999999-8888-7777-6666-555555555555" } } });
+    let fake = cluster_with_sa("ns1", "sa").with_object(
+        "SecretProviderClass",
+        "ns1",
+        "kv",
+        Ok(spc.to_string().into_bytes()),
+    );
+    let response = run(pod_request("ns1", pod), settings(json!({})), &fake);
+    assert!(response.accepted, "{response:?}");
+    let warnings = response.warnings.unwrap_or_default();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("two identities")
+                && w.contains("99999999-8888-7777-6666-555555555555")),
         "{warnings:?}"
     );
 }

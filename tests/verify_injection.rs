@@ -1,0 +1,168 @@
+//! SPEC §10 and the §4.11 cross-checks through the real wasm: validate-only mode catches pods
+//! the (fail-open) Workload Identity webhook never mutated.
+
+mod common;
+
+use common::*;
+
+fn eval_clean(request: &str, settings: &str, session: &str) -> Outcome {
+    eval(Run {
+        request,
+        settings: Some(settings),
+        session: Some(session),
+        ..Run::default()
+    })
+    .clean()
+}
+
+#[test]
+fn spec_10_unmutated_pod_rejected_by_default() {
+    let out = eval_clean(
+        "pod/labelled.json",
+        "settings/validate-only.json",
+        "sessions/workload-sa.yml",
+    );
+    assert!(!out.allowed());
+    assert_eq!(out.status_code(), Some(400));
+    for needle in [
+        "Pod team-a/web-7d9f8b7c5d-x2x4z",
+        "did not mutate",
+        "running",
+        "failurePolicy",
+        "exactly \"true\"",
+    ] {
+        assert!(
+            out.message().contains(needle),
+            "{} lacks {needle}",
+            out.message()
+        );
+    }
+}
+
+#[test]
+fn spec_10_warn_and_off_modes() {
+    let warn = eval_clean(
+        "pod/labelled.json",
+        "settings/validate-only-warn.json",
+        "sessions/workload-sa.yml",
+    );
+    assert!(warn.allowed());
+    assert!(
+        warn.warnings().iter().any(|w| w.contains("did not mutate")),
+        "{:?}",
+        warn.warnings()
+    );
+    let off = eval_clean(
+        "pod/labelled.json",
+        "settings/validate-only-off.json",
+        "sessions/workload-sa.yml",
+    );
+    assert!(off.allowed());
+    assert!(
+        !off.warnings().iter().any(|w| w.contains("did not mutate")),
+        "{:?}",
+        off.warnings()
+    );
+}
+
+#[test]
+fn spec_10_mutated_pods_pass_quietly_in_both_layouts() {
+    for request in ["pod/mutated-classic.json", "pod/mutated-v16.json"] {
+        let out = eval_clean(
+            request,
+            "settings/validate-only.json",
+            "sessions/workload-sa.yml",
+        );
+        assert!(out.allowed(), "{request}: {}", out.stdout);
+        assert_eq!(out.patch(), None, "{request}");
+        assert!(out.warnings().is_empty(), "{request}: {:?}", out.warnings());
+    }
+}
+
+#[test]
+fn spec_10_identity_binding_audience_counts_as_mutated() {
+    // The identity-binding pod carries only a token for api://AKSIdentityBinding (what AKS's
+    // webhook injects): verified by audience, not by volume name.
+    let out = eval_clean(
+        "pod/handwritten-binding-token-labelled.json",
+        "settings/validate-only.json",
+        "sessions/binding-allowed.yml",
+    );
+    assert!(out.allowed(), "{}", out.stdout);
+}
+
+#[test]
+fn spec_10_later_sidecar_without_env_is_named() {
+    let out = eval_clean(
+        "pod/mutated-extra-sidecar.json",
+        "settings/validate-only.json",
+        "sessions/workload-sa.yml",
+    );
+    assert!(out.allowed());
+    let w = out.warnings();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("\"istio-proxy\"") && w.contains("skip-containers")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn spec_10_audit_scanner_request_reaches_the_rule() {
+    let out = eval_clean(
+        "pod/audit-scanner-unmutated.json",
+        "settings/validate-only.json",
+        "sessions/workload-sa.yml",
+    );
+    assert!(!out.allowed());
+    assert!(
+        out.message().contains("did not mutate"),
+        "{}",
+        out.message()
+    );
+    assert_eq!(out.response["uid"], "5d2b7e0c-audit-scanner-0001");
+}
+
+#[test]
+fn spec_4_11_windows_node_selector_warns_and_windows_proxy_is_rejected() {
+    let warn = eval_clean(
+        "pod/windows-node-selector.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
+    assert!(warn.allowed());
+    assert!(
+        warn.warnings().iter().any(|w| w.contains("spec.os.name")),
+        "{:?}",
+        warn.warnings()
+    );
+    let proxy = eval_clean(
+        "pod/proxy-windows.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
+    assert_eq!(proxy.status_code(), Some(400));
+    assert!(
+        proxy
+            .message()
+            .contains("azure.workload.identity/inject-proxy-sidecar")
+            && proxy.message().contains("Linux-only"),
+        "{}",
+        proxy.message()
+    );
+}
+
+#[test]
+fn spec_4_11_csi_client_id_mismatch_warns() {
+    let out = eval_clean(
+        "pod/csi-labelled.json",
+        "settings/default.json",
+        "sessions/csi-labelled-allowed.yml",
+    );
+    assert!(out.allowed());
+    assert!(
+        out.warnings().iter().any(|w| w.contains("two identities")),
+        "{:?}",
+        out.warnings()
+    );
+}
