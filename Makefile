@@ -36,8 +36,11 @@ annotated-policy.wasm: policy.wasm
 artifacthub:
 	$(KWCTL) scaffold artifacthub --metadata-path metadata.yml --questions-path questions-ui.yml --output artifacthub-pkg.yml
 
+# The harness is built by the same command as the tests (its integration tests need the
+# binary), so wasmtime compiles once: a separate `cargo build -p harness` would unify other
+# features and compile it a second time.
 harness:
-	$(CARGO) build --profile harness -p harness
+	$(CARGO) test --workspace --profile harness --no-run
 
 fmt:
 	$(CARGO) fmt --all

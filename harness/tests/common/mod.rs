@@ -9,8 +9,11 @@ use std::sync::OnceLock;
 use base64::Engine;
 use serde_json::Value;
 
+/// The repository root (the policy crate), one level above this crate.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new(".."))
 }
 
 pub struct Built {
@@ -18,39 +21,36 @@ pub struct Built {
     pub harness: PathBuf,
 }
 
-/// Build the policy (wasm32-wasip1, release: what ships) and the harness once per test binary.
-/// Cargo makes this a no-op when nothing changed, so a test never runs a stale artifact.
+/// Build the policy (wasm32-wasip1, release: what ships) once per test binary; cargo makes
+/// this a no-op when nothing changed, so a test never runs a stale artifact. The harness is this
+/// crate's own binary, built by the same `cargo test` invocation.
 pub fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        for args in [
-            &[
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip1",
-                "-p",
-                "azure-workload-identity-policy",
-            ][..],
-            &["build", "--profile", "harness", "-p", "harness"][..],
-        ] {
-            let output = Command::new(&cargo)
-                .args(args)
-                .current_dir(root())
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run cargo {args:?}: {e}"));
-            assert!(
-                output.status.success(),
-                "cargo {args:?} failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+        let args = [
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            "azure-workload-identity-policy",
+        ];
+        let output = Command::new(&cargo)
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run cargo {args:?}: {e}"));
+        assert!(
+            output.status.success(),
+            "cargo {args:?} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let target =
             std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root().join("target"), PathBuf::from);
         Built {
             policy: target.join("wasm32-wasip1/release/azure_workload_identity_policy.wasm"),
-            harness: target.join("harness/harness"),
+            harness: PathBuf::from(env!("CARGO_BIN_EXE_harness")),
         }
     })
 }
