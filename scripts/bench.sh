@@ -1,30 +1,47 @@
 #!/usr/bin/env bash
-# Benchmark the policy against the accept-all floor policy on the same requests, in one run.
+# `make bench`: every case of test_data/bench/ on the policy and on the accept-all floor policy
+# (the same request), in one run; a table, then the same as JSON lines, then the module size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 harness=${HARNESS:-target/harness/harness}
 iterations=${ITERATIONS:-2000}
-settings=test_data/settings/default.json
-declare -a rows
-bench() { # wasm request [session]
-  local args=(bench --json --iterations "$iterations" --settings-path "$settings" --request-path "$2")
-  [ -n "${3:-}" ] && args+=(--allow-context-aware --replay-host-capabilities-interactions "$3")
-  RUST_LOG=policy_log=off "$harness" "${args[@]}" "$1"
+default=test_data/settings/default.json
+
+# case | request | settings | replay session
+cases=(
+  "unlabeled-pod|test_data/bench/unlabeled-pod.json|$default|"
+  "unlabeled-pod-large|test_data/bench/unlabeled-pod-large.json|$default|"
+  "wi-pod|test_data/bench/wi-pod.json|$default|test_data/sessions/workload-sa.yml"
+  "wi-pod-full|test_data/bench/wi-pod-full.json|test_data/bench/settings-full.json|test_data/bench/session-full.yml"
+  "wi-pod-200|test_data/bench/wi-pod-200.json|$default|test_data/sessions/workload-sa.yml"
+  "serviceaccount-update|test_data/bench/serviceaccount-update.json|$default|"
+  "deployment-template|test_data/bench/deployment-template.json|$default|test_data/sessions/workload-sa.yml"
+)
+
+bench() { # wasm request settings [session]
+  local args=(bench --json --iterations "$iterations" --settings-path "$3" --request-path "$2")
+  [ -n "${4:-}" ] && args+=(--allow-context-aware --replay-host-capabilities-interactions "$4")
+  RUST_LOG=policy_log=off "$harness" "${args[@]}" "$1" 2>/dev/null
 }
-case_row() { # name request [session]
-  local floor policy
-  floor=$(bench floor.wasm "$2")
-  policy=$(bench policy.wasm "$2" "${3:-}")
-  jq -cn --arg case "$1" --argjson f "$floor" --argjson p "$policy" \
+
+rows=()
+for entry in "${cases[@]}"; do
+  IFS='|' read -r name request settings session <<<"$entry"
+  floor=$(bench floor.wasm "$request" "$default")
+  policy=$(bench policy.wasm "$request" "$settings" "$session")
+  rows+=("$(jq -cn --arg case "$name" --argjson f "$floor" --argjson p "$policy" \
     '{case: $case, median_us: $p.median_us, p99_us: $p.p99_us, floor_median_us: $f.median_us,
-      floor_ratio: (($p.median_us / $f.median_us) * 100 | round / 100)}'
-}
-rows+=("$(case_row unlabeled-pod test_data/pod/unlabeled.json)")
-rows+=("$(case_row wi-pod test_data/pod/labelled.json test_data/sessions/workload-sa.yml)")
-printf '%-22s %12s %12s %12s %8s\n' case median_us p99_us floor_us ratio
+      floor_ratio: (($p.median_us / $f.median_us) * 100 | round / 100)}')")
+done
+
+printf '%-22s %11s %11s %11s %7s\n' case median_us p99_us floor_us ratio
 for row in "${rows[@]}"; do
   jq -r '[.case, .median_us, .p99_us, .floor_median_us, .floor_ratio] | @tsv' <<<"$row" |
-    awk -F'\t' '{ printf "%-22s %12.1f %12.1f %12.1f %8.2f\n", $1, $2, $3, $4, $5 }'
+    awk -F'\t' '{ printf "%-22s %11.1f %11.1f %11.1f %7.2f\n", $1, $2, $3, $4, $5 }'
 done
+wi=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod"))[0].median_us')
+w200=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod-200"))[0].median_us')
+echo "wi-pod-200 / wi-pod: $(jq -n "$w200 / $wi * 100 | round / 100")"
+echo
 printf '%s\n' "${rows[@]}"
-echo "policy.wasm size: $(stat -c %s policy.wasm) bytes"
+echo "{\"policy_wasm_bytes\":$(stat -c %s policy.wasm),\"floor_wasm_bytes\":$(stat -c %s floor.wasm)}"

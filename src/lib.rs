@@ -90,3 +90,6 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
         Kind::Other => Verdict::accept(),
     }
 }
+
+#[cfg(test)]
+mod robustness;

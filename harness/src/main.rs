@@ -44,9 +44,13 @@ enum Command {
     Run(RunArgs),
     /// Time repeated evaluations of one request on a single policy instance.
     Bench(BenchArgs),
+    /// Evaluate every request of a JSON-lines file (`--request-path`) on one loaded policy,
+    /// printing one AdmissionResponse line per request (a trap reloads the module, as the
+    /// policy-server does). For robustness tests that need thousands of evaluations.
+    Batch(RunArgs),
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct RunArgs {
     /// Policy settings as a JSON object.
     #[arg(long, value_name = "JSON")]
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(&args, logger),
         Command::Bench(args) => bench(&args, logger),
+        Command::Batch(args) => batch(&args, logger),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -127,6 +132,15 @@ fn load(args: &RunArgs, logger: Logger) -> Result<Loaded> {
     let settings =
         input::load_settings(args.settings_json.as_deref(), args.settings_path.as_deref())?;
     let request = input::load_request(&args.request_path)?;
+    load_with(args, logger, request, settings)
+}
+
+fn load_with(
+    args: &RunArgs,
+    logger: Logger,
+    request: AdmissionRequest,
+    settings: Settings,
+) -> Result<Loaded> {
     let wasm = std::fs::read(&args.policy)
         .with_context(|| format!("Cannot read policy file {}", args.policy.display()))?;
     let access = resource_access(&wasm, args.allow_context_aware, &args.policy, logger)?;
@@ -181,6 +195,47 @@ fn resource_access(
         (true, Some(resources)) => ResourceAccess::Listed(resources),
         (true, None) => ResourceAccess::Any,
     })
+}
+
+fn batch(args: &RunArgs, logger: Logger) -> Result<()> {
+    let lines = std::fs::read_to_string(&args.request_path)
+        .with_context(|| format!("Error opening request file {}", args.request_path))?;
+    let single = RunArgs {
+        request_path: "-".to_owned(),
+        ..args.clone()
+    };
+    let settings =
+        input::load_settings(args.settings_json.as_deref(), args.settings_path.as_deref())?;
+    let mut loaded: Option<Loaded> = None;
+    for (number, line) in lines
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let value: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("line {}: not JSON", number + 1))?;
+        let request = input::parse_request(value)
+            .with_context(|| format!("line {}: not an AdmissionRequest", number + 1))?;
+        if loaded.is_none() {
+            loaded = Some(load_with(
+                &single,
+                logger,
+                request.clone(),
+                settings.clone(),
+            )?);
+        }
+        let Some(current) = loaded.as_ref() else {
+            bail!("the policy could not be loaded");
+        };
+        let response = current.policy.validate(&request, &current.settings);
+        let line = response.to_line()?;
+        println!("{line}");
+        if line.contains("internal server error") {
+            // A trapped instance is not reused: load a fresh one, as the policy-server does.
+            loaded = None;
+        }
+    }
+    Ok(())
 }
 
 fn run(args: &RunArgs, logger: Logger) -> Result<()> {
