@@ -7,7 +7,7 @@ TARGET_DIR ?= target
 WASM := $(TARGET_DIR)/wasm32-wasip1/release/azure_workload_identity_policy.wasm
 FLOOR_WASM := $(TARGET_DIR)/wasm32-wasip1/release/floor_policy.wasm
 HARNESS := $(TARGET_DIR)/harness/harness
-EXAMPLE ?= labelled-pod
+EXAMPLE ?= self-managed
 PROPTEST_CASES ?= 10000
 export PROPTEST_CASES
 

@@ -3,9 +3,12 @@
 # policy, as `kwctl run` would, then print the verdict and the decoded JSON patch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-example=${1:-labelled-pod}
+example=${1:-self-managed}
 dir=examples/$example
-[ -d "$dir" ] || { echo "no example '$example'; choose one of: $(ls examples | tr '\n' ' ')" >&2; exit 2; }
+if [ ! -f "$dir/request.json" ]; then
+  echo "no runnable example '$example'; choose one of:" $(cd examples && ls -d */request.json | cut -d/ -f1) >&2
+  exit 2
+fi
 harness=${HARNESS:-target/harness/harness}
 args=(run --request-path "$dir/request.json" --settings-path "$dir/settings.yml")
 if [ -f "$dir/session.yml" ]; then

@@ -262,6 +262,10 @@ impl Settings {
                 quote(&String::from_utf8_lossy(trimmed))
             ));
         }
+        // The fast path runs on every evaluation; the path-tracking parse only explains errors.
+        if let Ok(settings) = serde_json::from_slice::<Self>(bytes) {
+            return Ok(settings.normalized());
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
         let settings: Self = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
