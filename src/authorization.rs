@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cluster::{LookupError, Lookups, SecretProviderClass, ServiceAccount};
+use crate::cluster::{Lookups, SecretProviderClass, ServiceAccount};
 use crate::format::quote;
 use crate::names;
 use crate::pod::Rejection;
@@ -238,12 +238,8 @@ fn provider_class(
     class: &str,
 ) -> Result<SecretProviderClass, Rejection> {
     lookups.secret_provider_class(subject.namespace, class).map_err(|e| {
-        let code = match e {
-            LookupError::NotFound(_) => BAD_REQUEST,
-            LookupError::Host(_) | LookupError::Malformed(_) => HOST_FAILURE,
-        };
         Rejection::new(
-            code,
+            e.code(),
             format!(
                 "{}: cannot read SecretProviderClass {}/{class} of its Key Vault CSI volume: {}",
                 subject.object,

@@ -118,15 +118,14 @@ pub fn evaluate(
             );
         }
     };
-    pod::judge(
-        template.get(),
-        &head,
+    let judged = pod::Judged {
+        raw: template.get(),
+        head: &head,
         namespace,
-        &display,
-        Target::Template,
-        settings,
-        lookups,
-    )
+        display: &display,
+        target: Target::Template,
+    };
+    pod::judge(&judged, settings, lookups)
 }
 
 #[cfg(test)]

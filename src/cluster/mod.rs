@@ -36,6 +36,14 @@ pub enum LookupError {
 }
 
 impl LookupError {
+    /// A missing object is the request's fault (400); anything else is the host's (500).
+    pub fn code(&self) -> u16 {
+        match self {
+            Self::NotFound(_) => crate::verdict::BAD_REQUEST,
+            Self::Host(_) | Self::Malformed(_) => crate::verdict::HOST_FAILURE,
+        }
+    }
+
     pub fn cause(&self) -> String {
         match self {
             Self::NotFound(e) => format!("not found ({e})"),

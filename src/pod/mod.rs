@@ -10,14 +10,14 @@ mod verify;
 use serde_json::Value;
 
 use crate::authorization::{self, Subject};
-use crate::cluster::{LookupError, Lookups, ServiceAccount};
+use crate::cluster::{Lookups, ServiceAccount};
 use crate::format::quote;
 use crate::keys::{self, Holder};
 use crate::legacy;
 use crate::names;
 use crate::request::AdmissionRequest;
 use crate::settings::Settings;
-use crate::verdict::{BAD_REQUEST, HOST_FAILURE, Verdict};
+use crate::verdict::{BAD_REQUEST, Verdict};
 use head::PodHead;
 use plan::{Plan, PodFacts};
 use proxy::ProxyRequest;
@@ -63,15 +63,14 @@ pub fn evaluate(request: &AdmissionRequest, settings: &Settings, lookups: &Looku
         &request.namespace
     };
     let display = format!("Pod {namespace}/{}", head.display_name());
-    judge(
-        raw.get(),
-        &head,
+    let judged = Judged {
+        raw: raw.get(),
+        head: &head,
         namespace,
-        &display,
-        Target::Pod,
-        settings,
-        lookups,
-    )
+        display: &display,
+        target: Target::Pod,
+    };
+    judge(&judged, settings, lookups)
 }
 
 /// What is being judged: an admitted pod (mutated when opted in), or a workload's pod
@@ -82,16 +81,20 @@ pub enum Target {
     Template,
 }
 
+/// One pod (or pod template) under judgement.
+pub struct Judged<'a> {
+    /// The object's JSON, parsed whole only on the paths that need it.
+    pub raw: &'a str,
+    pub head: &'a PodHead<'a>,
+    pub namespace: &'a str,
+    /// How messages start: `Pod ns/name`, or `Deployment ns/name: pod template`.
+    pub display: &'a str,
+    pub target: Target,
+}
+
 /// Every pod rule of SPEC §4, §4a, §6 and §8 for one pod or pod template.
-pub fn judge(
-    raw: &str,
-    head: &PodHead,
-    namespace: &str,
-    display: &str,
-    target: Target,
-    settings: &Settings,
-    lookups: &Lookups,
-) -> Verdict {
+pub fn judge(judged: &Judged, settings: &Settings, lookups: &Lookups) -> Verdict {
+    let Judged { head, display, .. } = *judged;
     let mut warnings = key_warnings(head, display, settings);
     match legacy::check(
         display,
@@ -102,18 +105,9 @@ pub fn judge(
         Err(rejection) => return Verdict::from(rejection).with_warnings(warnings),
     }
     let outcome = if head.opted_in() {
-        labelled(
-            raw,
-            head,
-            namespace,
-            display,
-            target,
-            settings,
-            lookups,
-            &mut warnings,
-        )
+        labelled(judged, settings, lookups, &mut warnings)
     } else {
-        unlabeled(raw, head, namespace, display, settings, lookups)
+        unlabeled(judged, settings, lookups)
     };
     match outcome {
         Ok(verdict) => verdict,
@@ -143,13 +137,17 @@ fn key_warnings(head: &PodHead, display: &str, settings: &Settings) -> Vec<Strin
 /// SPEC §4.1: no change; host calls only when a §6 check applies (a Key Vault CSI volume, a
 /// hand-written identity-binding token).
 fn unlabeled(
-    raw: &str,
-    head: &PodHead,
-    namespace: &str,
-    display: &str,
+    judged: &Judged,
     settings: &Settings,
     lookups: &Lookups,
 ) -> Result<Verdict, Rejection> {
+    let Judged {
+        raw,
+        head,
+        namespace,
+        display,
+        ..
+    } = *judged;
     let binding = head.requests_token_for(&settings.identity_binding.audience);
     let has_csi = head.csi_provider_classes().next().is_some();
     if !binding && !has_csi {
@@ -166,16 +164,7 @@ fn unlabeled(
     } else {
         None
     };
-    let warnings = authorize(
-        &pod,
-        head,
-        namespace,
-        display,
-        sa.as_ref(),
-        binding,
-        settings,
-        lookups,
-    )?;
+    let warnings = authorize(judged, &pod, sa.as_ref(), binding, settings, lookups)?;
     Ok(Verdict::accept().with_warnings(warnings))
 }
 
@@ -185,20 +174,18 @@ fn parse(raw: &str, display: &str) -> Result<Value, Rejection> {
 }
 
 /// The SPEC §6 checks for one pod.
-#[allow(clippy::too_many_arguments)]
 fn authorize(
+    judged: &Judged,
     pod: &Value,
-    head: &PodHead,
-    namespace: &str,
-    display: &str,
     sa: Option<&ServiceAccount>,
     identity_binding: bool,
     settings: &Settings,
     lookups: &Lookups,
 ) -> Result<Vec<String>, Rejection> {
+    let head = judged.head;
     let subject = Subject {
-        object: display,
-        namespace,
+        object: judged.display,
+        namespace: judged.namespace,
         service_account: head.service_account(),
         sa,
         literal_client_ids: literal_client_ids(pod),
@@ -229,17 +216,19 @@ fn literal_client_ids(pod: &Value) -> Vec<(String, String)> {
 }
 
 /// The opted-in path: read the whole pod, look up its ServiceAccount, plan, apply.
-#[allow(clippy::too_many_arguments)]
 fn labelled(
-    raw: &str,
-    head: &PodHead,
-    namespace: &str,
-    display: &str,
-    target: Target,
+    judged: &Judged,
     settings: &Settings,
     lookups: &Lookups,
     warnings: &mut Vec<String>,
 ) -> Result<Verdict, Rejection> {
+    let Judged {
+        raw,
+        head,
+        namespace,
+        display,
+        target,
+    } = *judged;
     let mut pod = parse(raw, display)?;
     let spec = pod.get("spec");
     let (sa, sa_found) = match service_account(lookups, namespace, head.service_account(), display)
@@ -272,7 +261,7 @@ fn labelled(
             || head.requests_token_for(&settings.identity_binding.audience));
     let known_sa = sa_found.then_some(&sa);
     warnings.extend(authorize(
-        &pod, head, namespace, display, known_sa, binding, settings, lookups,
+        judged, &pod, known_sa, binding, settings, lookups,
     )?);
     if sa_found {
         warnings.extend(labelled_warnings(&pod, &plan, display));
@@ -308,12 +297,8 @@ fn service_account(
     display: &str,
 ) -> Result<ServiceAccount, Rejection> {
     lookups.service_account(namespace, name).map_err(|e| {
-        let code = match e {
-            LookupError::NotFound(_) => BAD_REQUEST,
-            LookupError::Host(_) | LookupError::Malformed(_) => HOST_FAILURE,
-        };
         Rejection::new(
-            code,
+            e.code(),
             format!(
                 "{display}: cannot read ServiceAccount {namespace}/{name}, which Workload \
                  Identity needs for the pod's client ID: {}",
