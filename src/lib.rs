@@ -84,6 +84,8 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
     }
     let lookups = Lookups::new(cluster);
     match request.resolved_kind() {
+        // Pods are mutated and checked when created; their spec is immutable afterwards.
+        Kind::Pod if request.operation != "CREATE" => Verdict::accept(),
         Kind::Pod => pod::evaluate(&request, &settings, &lookups),
         Kind::ServiceAccount => service_account::evaluate(&request, &settings),
         Kind::Workload(kind) => workload::evaluate(kind, &request, &settings, &lookups),
