@@ -13,6 +13,7 @@ cases=(
   "unlabeled-pod-large|test_data/bench/unlabeled-pod-large.json|$default|"
   "wi-pod|test_data/bench/wi-pod.json|$default|test_data/sessions/workload-sa.yml"
   "wi-pod-full|test_data/bench/wi-pod-full.json|test_data/bench/settings-full.json|test_data/bench/session-full.yml"
+  "wi-pod-20|test_data/bench/wi-pod-20.json|$default|test_data/sessions/workload-sa.yml"
   "wi-pod-200|test_data/bench/wi-pod-200.json|$default|test_data/sessions/workload-sa.yml"
   "serviceaccount-update|test_data/bench/serviceaccount-update.json|$default|"
   "deployment-template|test_data/bench/deployment-template.json|$default|test_data/sessions/workload-sa.yml"
@@ -41,7 +42,9 @@ for row in "${rows[@]}"; do
 done
 wi=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod"))[0].median_us')
 w200=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod-200"))[0].median_us')
-echo "wi-pod-200 / wi-pod: $(jq -n "$w200 / $wi * 100 | round / 100")"
+w20=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod-20"))[0].median_us')
+echo "wi-pod-200 / wi-pod: $(jq -n "$w200 / $wi * 100 | round / 100")  (target <= 40)"
+echo "wi-pod-200 / wi-pod-20: $(jq -n "$w200 / $w20 * 100 | round / 100")  (10 = linear in containers)"
 echo
 printf '%s\n' "${rows[@]}"
 echo "{\"policy_wasm_bytes\":$(stat -c %s policy.wasm),\"floor_wasm_bytes\":$(stat -c %s floor.wasm)}"
