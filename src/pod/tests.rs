@@ -828,7 +828,11 @@ fn spec_4_11_csi_client_id_differing_from_service_account_warns() {
 #[test]
 fn spec_4_pod_updates_are_left_alone() {
     let fake = cluster_with_sa("ns1", "sa");
-    let response = run(request("", "Pod", "ns1", "UPDATE", labelled_pod("pod", "sa")), settings(json!({})), &fake);
+    let response = run(
+        request("", "Pod", "ns1", "UPDATE", labelled_pod("pod", "sa")),
+        settings(json!({})),
+        &fake,
+    );
     assert!(response.accepted);
     assert_eq!(response.mutated_object, None);
     assert_eq!(fake.calls(), vec![]);
