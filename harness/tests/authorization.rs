@@ -10,16 +10,6 @@ const CLIENT: &str = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
 const OTHER: &str = "11111111-2222-3333-4444-555555555555";
 const KV: &str = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f";
 
-fn eval_clean(request: &str, settings: &str, session: &str) -> Outcome {
-    eval(Run {
-        request,
-        settings: Some(settings),
-        session: Some(session),
-        ..Run::default()
-    })
-    .clean()
-}
-
 #[test]
 fn spec_6_binding_allowed_is_mutated() {
     let out = eval_clean(

@@ -10,16 +10,6 @@ const CLIENT: &str = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLASSIC_TOKEN: &str = "/var/run/secrets/azure/tokens/azure-identity-token";
 
-fn labelled(request: &str, settings: &str, session: &str) -> Outcome {
-    eval(Run {
-        request,
-        settings: Some(settings),
-        session: Some(session),
-        ..Run::default()
-    })
-    .clean()
-}
-
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items
         .iter()
@@ -30,7 +20,7 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn spec_4_1_unlabeled_pod_no_host_call_no_patch() {
     // An empty session: any host call would be reported as unanswered.
-    let out = labelled(
+    let out = eval_clean(
         "pod/unlabeled.json",
         "settings/default.json",
         "sessions/empty.yml",
@@ -41,7 +31,7 @@ fn spec_4_1_unlabeled_pod_no_host_call_no_patch() {
 
 #[test]
 fn spec_4_1_label_value_must_be_exactly_true() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/label-not-exact.json",
         "settings/default.json",
         "sessions/empty.yml",
@@ -52,7 +42,7 @@ fn spec_4_1_label_value_must_be_exactly_true() {
 
 #[test]
 fn spec_4_6_classic_layout_full_injection() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/labelled.json",
         "settings/default.json",
         "sessions/workload-sa.yml",
@@ -82,7 +72,7 @@ fn spec_4_6_classic_layout_full_injection() {
 
 #[test]
 fn spec_2_v16_layout() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/labelled.json",
         "settings/v16.json",
         "sessions/workload-sa.yml",
@@ -113,7 +103,7 @@ fn spec_2_v16_layout() {
 
 #[test]
 fn spec_2_v16_generate_name_is_hashed_with_prefix_marker() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/generate-name.json",
         "settings/v16.json",
         "sessions/workload-sa.yml",
@@ -151,7 +141,7 @@ fn sha256_hex(input: &str) -> String {
 
 #[test]
 fn spec_4_2_default_service_account() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/labelled-default-sa.json",
         "settings/default.json",
         "sessions/default-sa.yml",
@@ -162,7 +152,7 @@ fn spec_4_2_default_service_account() {
 
 #[test]
 fn spec_4_2_missing_service_account_rejected_after_uncached_retry() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/missing-sa.json",
         "settings/default.json",
         "sessions/ghost-sa.yml",
@@ -183,7 +173,7 @@ fn spec_4_2_missing_service_account_rejected_after_uncached_retry() {
 
 #[test]
 fn spec_4_4_and_4_5_annotations_of_the_service_account() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/labelled.json",
         "settings/default.json",
         "sessions/workload-sa-expiration.yml",
@@ -201,7 +191,7 @@ fn spec_4_4_and_4_5_annotations_of_the_service_account() {
 
 #[test]
 fn spec_4_4_pod_expiration_wins() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/expiration-from-pod.json",
         "settings/default.json",
         "sessions/workload-sa-expiration.yml",
@@ -215,7 +205,7 @@ fn spec_4_4_pod_expiration_wins() {
 
 #[test]
 fn spec_4_4_bad_expiration_rejected_with_value_source_and_range() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/bad-expiration.json",
         "settings/default.json",
         "sessions/workload-sa.yml",
@@ -238,7 +228,7 @@ fn spec_4_4_bad_expiration_rejected_with_value_source_and_range() {
 
 #[test]
 fn spec_4_6_existing_env_never_overwritten() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/existing-env.json",
         "settings/default.json",
         "sessions/workload-sa.yml",
@@ -258,7 +248,7 @@ fn spec_4_6_existing_env_never_overwritten() {
 
 #[test]
 fn spec_4_6_skip_containers() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/skip-containers.json",
         "settings/default.json",
         "sessions/workload-sa.yml",
@@ -277,7 +267,7 @@ fn spec_4_6_skip_containers() {
 
 #[test]
 fn spec_4_10_mount_path_collision_rejected() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/mount-collision.json",
         "settings/default.json",
         "sessions/workload-sa.yml",
@@ -294,7 +284,7 @@ fn spec_4_10_mount_path_collision_rejected() {
 
 #[test]
 fn spec_4_3_proxy_native_sidecar() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/proxy.json",
         "settings/default.json",
         "sessions/workload-sa.yml",
@@ -333,7 +323,7 @@ fn spec_4_3_proxy_native_sidecar() {
 
 #[test]
 fn spec_4_3_proxy_classic_sidecar_prepended_to_containers() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/proxy.json",
         "settings/proxy-not-native.json",
         "sessions/workload-sa.yml",
@@ -373,7 +363,7 @@ fn spec_4_3_proxy_rejections() {
             "proxy.allowedNamespaces",
         ),
     ] {
-        let out = labelled(request, settings, "sessions/workload-sa.yml");
+        let out = eval_clean(request, settings, "sessions/workload-sa.yml");
         assert!(!out.allowed(), "{request}");
         assert_eq!(
             out.status_code(),
@@ -391,7 +381,7 @@ fn spec_4_3_proxy_rejections() {
 
 #[test]
 fn spec_1_unclear_proxy_value_warns_and_does_not_inject() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/proxy-value-unclear.json",
         "settings/default.json",
         "sessions/workload-sa.yml",
@@ -407,7 +397,7 @@ fn spec_1_unclear_proxy_value_warns_and_does_not_inject() {
 
 #[test]
 fn spec_4_9_future_fields_survive_and_patch_only_adds() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/future-fields.json",
         "settings/default.json",
         "sessions/workload-sa.yml",
@@ -438,7 +428,7 @@ fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
         ("pod/proxy.json", "settings/proxy-not-native.json"),
         ("pod/future-fields.json", "settings/default.json"),
     ] {
-        let first = labelled(request, settings, "sessions/workload-sa.yml");
+        let first = eval_clean(request, settings, "sessions/workload-sa.yml");
         assert!(first.patch().is_some(), "{request}");
         let mut review: Value =
             serde_json::from_str(&std::fs::read_to_string(data(request)).expect("read"))
@@ -452,7 +442,7 @@ fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
             request.replace('/', "_")
         ));
         std::fs::write(&path, review.to_string()).expect("write");
-        let second = labelled(
+        let second = eval_clean(
             path.to_str().unwrap_or_default(),
             settings,
             "sessions/workload-sa.yml",
@@ -468,7 +458,7 @@ fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
 
 #[test]
 fn spec_3_validate_only_mode_never_patches() {
-    let out = labelled(
+    let out = eval_clean(
         "pod/labelled.json",
         "settings/validate-only-off.json",
         "sessions/workload-sa.yml",
@@ -479,7 +469,7 @@ fn spec_3_validate_only_mode_never_patches() {
 
 #[test]
 fn spec_3_cloud_sets_authority_host() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/labelled.json",
         "settings/usgov.json",
         "sessions/workload-sa.yml",
@@ -493,7 +483,7 @@ fn spec_3_cloud_sets_authority_host() {
 
 #[test]
 fn spec_4_8_identity_binding_configmap_ca_v16() {
-    let pod = labelled(
+    let pod = eval_clean(
         "pod/identity-binding.json",
         "settings/identity-binding.json",
         "sessions/binding-allowed.yml",

@@ -4,16 +4,6 @@ mod common;
 
 use common::*;
 
-fn eval_clean(request: &str, settings: &str, session: Option<&str>) -> Outcome {
-    eval(Run {
-        request,
-        settings: Some(settings),
-        session,
-        ..Run::default()
-    })
-    .clean()
-}
-
 #[test]
 fn spec_5_service_account_create() {
     let ok = eval_clean(

@@ -5,16 +5,6 @@ mod common;
 
 use common::*;
 
-fn eval_clean(request: &str, settings: &str, session: &str) -> Outcome {
-    eval(Run {
-        request,
-        settings: Some(settings),
-        session: Some(session),
-        ..Run::default()
-    })
-    .clean()
-}
-
 #[test]
 fn spec_10_unmutated_pod_rejected_by_default() {
     let out = eval_clean(

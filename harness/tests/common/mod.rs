@@ -78,6 +78,21 @@ pub fn data(path: &str) -> PathBuf {
     root().join("test_data").join(path)
 }
 
+/// `eval` with settings and (optionally) a strictly replayed session, asserting a clean run.
+pub fn eval_clean<'a>(
+    request: &'a str,
+    settings: &'a str,
+    session: impl Into<Option<&'a str>>,
+) -> Outcome {
+    eval(Run {
+        request,
+        settings: Some(settings),
+        session: session.into(),
+        ..Run::default()
+    })
+    .clean()
+}
+
 pub fn eval(run: Run) -> Outcome {
     let built = built();
     let mut cmd = Command::new(&built.harness);
