@@ -37,7 +37,7 @@ pub extern "C" fn wapc_init() {
 }
 
 fn validate(payload: &[u8]) -> guest::CallResult {
-    Ok(serde_json::to_vec(&evaluate(payload, &HostCluster))?)
+    Ok(respond(payload, &HostCluster)?)
 }
 
 /// `validate_settings`: unlike the SDK helper, a document that does not even deserialize is
@@ -56,13 +56,38 @@ fn validate_settings(payload: &[u8]) -> guest::CallResult {
     Ok(serde_json::to_vec(&response)?)
 }
 
-/// The whole evaluation, host-independent: payload bytes in, response out. Never panics.
+/// The whole evaluation, host-independent: payload bytes in, the `validate` answer's bytes
+/// out. Never panics.
+pub fn respond(payload: &[u8], cluster: &dyn Cluster) -> Result<Vec<u8>, serde_json::Error> {
+    decide(payload, cluster).to_json()
+}
+
+/// [`respond`], answered as the SDK's `ValidationResponse` (the mutated object read back).
 pub fn evaluate(payload: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
-    decide(payload, cluster).into_response()
+    decide(payload, cluster)
+        .into_response()
+        .unwrap_or_else(|e| ValidationResponse {
+            accepted: false,
+            message: Some(format!("cannot read back the mutated object: {e}")),
+            code: Some(verdict::HOST_FAILURE),
+            mutated_object: None,
+            audit_annotations: None,
+            warnings: None,
+        })
 }
 
 fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
-    let payload: Payload = match serde_json::from_slice(payload) {
+    // One UTF-8 check of the whole payload; every string is then borrowed without another.
+    let payload = match std::str::from_utf8(payload) {
+        Ok(text) => text,
+        Err(e) => {
+            return Verdict::reject(
+                BAD_REQUEST,
+                format!("cannot read the admission request: {e}"),
+            );
+        }
+    };
+    let payload: Payload = match serde_json::from_str(payload) {
         Ok(payload) => payload,
         Err(e) => {
             return Verdict::reject(

@@ -1,7 +1,10 @@
 //! The outcome of an evaluation and its translation into the SDK's `ValidationResponse`,
 //! including accept-with-warnings, which the SDK has no helper for.
 
+use std::collections::HashMap;
+
 use kubewarden_policy_sdk::response::ValidationResponse;
+use serde::Serialize;
 
 /// Longest single warning and longest sum of warnings the API server keeps (SPEC §9).
 pub const MAX_WARNING: usize = 256;
@@ -18,8 +21,9 @@ pub enum Verdict {
     Accept {
         warnings: Vec<String>,
     },
+    /// `object` is the mutated object's JSON text, as the policy wrote it.
     Mutate {
-        object: serde_json::Value,
+        object: Vec<u8>,
         warnings: Vec<String>,
     },
     Reject {
@@ -54,8 +58,58 @@ impl Verdict {
         self
     }
 
-    pub fn into_response(self) -> ValidationResponse {
-        let (accepted, message, code, mutated_object, warnings) = match self {
+    /// The SDK's response, with the mutated object read back into a `Value`: what the
+    /// engine reads from [`Verdict::to_json`]. For tests and native callers.
+    pub fn into_response(self) -> Result<ValidationResponse, serde_json::Error> {
+        let (accepted, message, code, object, warnings) = self.parts();
+        Ok(ValidationResponse {
+            accepted,
+            message,
+            code,
+            mutated_object: object.map(|o| serde_json::from_slice(&o)).transpose()?,
+            audit_annotations: None,
+            warnings: limit_warnings(warnings),
+        })
+    }
+
+    /// The `validate` answer, field for field what the SDK's `ValidationResponse` serializes
+    /// to, but with the mutated object copied in as the text the policy wrote: no `Value` is
+    /// built, and none is serialized.
+    pub fn to_json(self) -> Result<Vec<u8>, serde_json::Error> {
+        let (accepted, message, code, object, warnings) = self.parts();
+        let response = Fields {
+            accepted,
+            message,
+            code,
+            audit_annotations: None,
+            warnings: limit_warnings(warnings),
+        };
+        let mut out = Vec::with_capacity(object.as_ref().map_or(0, Vec::len) + 256);
+        serde_json::to_writer(&mut out, &response)?;
+        if let Some(object) = object {
+            // replace the closing brace by the last member
+            out.pop();
+            out.extend_from_slice(b",\"mutated_object\":");
+            out.extend_from_slice(&object);
+            out.push(b'}');
+        } else {
+            out.pop();
+            out.extend_from_slice(b",\"mutated_object\":null}");
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn parts(
+        self,
+    ) -> (
+        bool,
+        Option<String>,
+        Option<u16>,
+        Option<Vec<u8>>,
+        Vec<String>,
+    ) {
+        match self {
             Self::Accept { warnings } => (true, None, None, None, warnings),
             Self::Mutate { object, warnings } => (true, None, None, Some(object), warnings),
             Self::Reject {
@@ -63,16 +117,18 @@ impl Verdict {
                 message,
                 warnings,
             } => (false, Some(message), Some(code), None, warnings),
-        };
-        ValidationResponse {
-            accepted,
-            message,
-            code,
-            mutated_object,
-            audit_annotations: None,
-            warnings: limit_warnings(warnings),
         }
     }
+}
+
+/// `ValidationResponse` without `mutated_object`, which [`Verdict::to_json`] appends.
+#[derive(Serialize)]
+struct Fields {
+    accepted: bool,
+    message: Option<String>,
+    code: Option<u16>,
+    audit_annotations: Option<HashMap<String, String>>,
+    warnings: Option<Vec<String>>,
 }
 
 /// Truncate each warning to [`MAX_WARNING`] characters and keep whole warnings while the sum
@@ -109,7 +165,7 @@ mod tests {
 
     #[test]
     fn accept_without_warnings_has_no_warning_list() {
-        let response = Verdict::accept().into_response();
+        let response = Verdict::accept().into_response().expect("response");
         assert!(response.accepted);
         assert_eq!(response.warnings, None);
         assert_eq!(response.mutated_object, None);
@@ -117,7 +173,9 @@ mod tests {
 
     #[test]
     fn reject_carries_code_and_message() {
-        let response = Verdict::reject(FORBIDDEN, "denied").into_response();
+        let response = Verdict::reject(FORBIDDEN, "denied")
+            .into_response()
+            .expect("response");
         assert!(!response.accepted);
         assert_eq!(response.code, Some(403));
         assert_eq!(response.message.as_deref(), Some("denied"));
@@ -127,7 +185,8 @@ mod tests {
     fn warnings_are_truncated_to_256_characters_each() {
         let response = Verdict::accept()
             .with_warnings(vec!["w".repeat(1000)])
-            .into_response();
+            .into_response()
+            .expect("response");
         let warnings = response.warnings.unwrap_or_default();
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].chars().count(), MAX_WARNING);
@@ -142,11 +201,32 @@ mod tests {
         let warnings = Verdict::accept()
             .with_warnings(many)
             .into_response()
+            .expect("response")
             .warnings
             .unwrap_or_default();
         let total: usize = warnings.iter().map(|w| w.chars().count()).sum();
         assert!(total <= MAX_WARNINGS_TOTAL, "{total}");
         assert_eq!(warnings.len(), MAX_WARNINGS_TOTAL / 253);
+    }
+
+    /// The bytes the wasm answers are what the SDK's `ValidationResponse` serializes to.
+    #[test]
+    fn to_json_is_the_sdk_response_serialized() {
+        let verdicts = [
+            Verdict::accept(),
+            Verdict::reject(BAD_REQUEST, "no \"quote\"").with_warnings(vec!["w".into()]),
+            Verdict::Mutate {
+                object: br#"{"spec":{"containers":[{"name":"c","env":[]}]},"n":1.5e3}"#.to_vec(),
+                warnings: vec!["careful".into()],
+            },
+        ];
+        for verdict in verdicts {
+            let bytes = verdict.clone().to_json().expect("json");
+            let written: serde_json::Value = serde_json::from_slice(&bytes).expect("valid JSON");
+            let sdk = serde_json::to_value(verdict.into_response().expect("response"))
+                .expect("serializes");
+            assert_eq!(written, sdk);
+        }
     }
 
     #[test]

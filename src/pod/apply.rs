@@ -1,17 +1,21 @@
-//! Apply a [`Plan`] to the raw JSON pod, touching only the paths SPEC §4 names: every other
-//! field (including ones this policy has never heard of) is left exactly as it came, so the
-//! engine's patch holds no `remove`, and a second run changes nothing (SPEC §4.9).
+//! Apply a [`Plan`] to the pod as read by [`doc`](super::doc), touching only the paths SPEC §4
+//! names: every other field (including ones this policy has never heard of) is written back
+//! exactly as it came, so the engine's patch holds no `remove`, and a second run changes
+//! nothing (SPEC §4.9).
 
-use serde_json::{Map, Value};
+use std::rc::Rc;
+
+use serde_json::Value;
 
 use super::Rejection;
+use super::doc::Node;
 use super::plan::Plan;
 use crate::format::quote;
 use crate::names;
 use crate::verdict::BAD_REQUEST;
 
 /// Mutate `pod` in place; `Ok(true)` when anything changed.
-pub fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool, Rejection> {
+pub fn apply(pod: &mut Node, plan: &Plan, display: &str) -> Result<bool, Rejection> {
     let malformed = |what: &str| {
         Rejection::new(
             BAD_REQUEST,
@@ -20,18 +24,20 @@ pub fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool, Reject
     };
     let spec = pod
         .get_mut("spec")
-        .and_then(Value::as_object_mut)
+        .filter(|spec| spec.is_object())
         .ok_or_else(|| malformed("spec is missing or not an object"))?;
     let mut changed = false;
+    let written = Written::new(plan).map_err(|e| malformed(&format!("cannot write: {e}")))?;
 
     if let Some(proxy) = &plan.proxy {
-        let has = |spec: &Map<String, Value>, list: &str, name: &str| {
+        let has = |spec: &Node, list: &str, name: &str| {
             spec.get(list)
-                .and_then(Value::as_array)
-                .is_some_and(|list| list.iter().any(|c| container_name(c) == Some(name)))
+                .and_then(Node::as_list)
+                .is_some_and(|list| list.iter().any(|c| c.name() == Some(name)))
         };
         if !has(spec, "initContainers", names::PROXY_INIT_CONTAINER) {
-            list_mut(spec, "initContainers", display)?.push(proxy.init_container.clone());
+            list_mut(spec, "initContainers", display)?
+                .push(Node::from_value(proxy.init_container.clone()));
             changed = true;
         }
         if !has(spec, "initContainers", names::PROXY_CONTAINER)
@@ -42,7 +48,7 @@ pub fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool, Reject
             } else {
                 "containers"
             };
-            list_mut(spec, target, display)?.insert(0, proxy.sidecar.clone());
+            list_mut(spec, target, display)?.insert(0, Node::from_value(proxy.sidecar.clone()));
             changed = true;
         }
     }
@@ -54,23 +60,25 @@ pub fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool, Reject
         if containers.is_null() {
             continue;
         }
-        let containers = containers
-            .as_array_mut()
-            .ok_or_else(|| malformed(&format!("spec.{list} is not a list")))?;
+        let Node::List(containers) = containers else {
+            return Err(malformed(&format!("spec.{list} is not a list")));
+        };
         for (index, container) in containers.iter_mut().enumerate() {
-            let container = container
-                .as_object_mut()
-                .ok_or_else(|| malformed(&format!("spec.{list}[{index}] is not an object")))?;
-            let name = container
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if plan.skip.contains(name) {
+            if !container.is_object() {
+                return Err(malformed(&format!("spec.{list}[{index}] is not an object")));
+            }
+            let name = container.name().unwrap_or_default().to_owned();
+            if plan.skip.contains(&name) {
                 continue;
             }
-            let name = name.to_owned();
-            changed |= inject_mount(container, plan, display, &name, list, index)?;
-            changed |= inject_env(container, plan, display, list, index)?;
+            let at = Place {
+                display,
+                container: &name,
+                list,
+                index,
+            };
+            changed |= inject_mount(container, plan, &written, &at)?;
+            changed |= inject_env(container, plan, &written, &at)?;
         }
     }
 
@@ -78,67 +86,118 @@ pub fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool, Reject
         list_mut(spec, "volumes", display)?,
         &plan.layout.volume_name,
         &plan.volume,
-    );
+        &written.volume,
+    )?;
     Ok(changed)
 }
 
-fn container_name(container: &Value) -> Option<&str> {
-    container.get("name").and_then(Value::as_str)
+/// What the plan adds, serialized once for every container that gets it.
+struct Written {
+    mount: Value,
+    mount_text: Rc<str>,
+    volume: Rc<str>,
+    /// One `{"name","value"}` per planned env var, in plan order.
+    env: Vec<Rc<str>>,
 }
 
-/// The list at `spec[key]`, created when absent or null.
-fn list_mut<'s>(
-    spec: &'s mut Map<String, Value>,
-    key: &str,
-    display: &str,
-) -> Result<&'s mut Vec<Value>, Rejection> {
-    let slot = spec.entry(key).or_insert(Value::Null);
-    if slot.is_null() {
-        *slot = Value::Array(Vec::new());
+impl Written {
+    fn new(plan: &Plan) -> Result<Self, serde_json::Error> {
+        let text = |value: &Value| serde_json::to_string(value).map(Rc::from);
+        let mount = plan.layout.mount();
+        Ok(Self {
+            mount_text: text(&mount)?,
+            mount,
+            volume: text(&plan.volume)?,
+            env: plan
+                .env
+                .iter()
+                .map(|(name, value)| text(&serde_json::json!({ "name": name, "value": value })))
+                .collect::<Result<_, _>>()?,
+        })
     }
-    slot.as_array_mut().ok_or_else(|| {
+}
+
+/// Which container is being written, for messages.
+struct Place<'p> {
+    display: &'p str,
+    container: &'p str,
+    list: &'p str,
+    index: usize,
+}
+
+impl Place<'_> {
+    fn not_a_list(&self, field: &str) -> Rejection {
+        Rejection::new(
+            BAD_REQUEST,
+            format!(
+                "{}: spec.{}[{}].{field} is not a list",
+                self.display, self.list, self.index
+            ),
+        )
+    }
+}
+
+/// The list at `object[key]`, created when absent or null.
+fn list_mut<'n, 'a>(
+    object: &'n mut Node<'a>,
+    key: &'static str,
+    display: &str,
+) -> Result<&'n mut Vec<Node<'a>>, Rejection> {
+    let not_a_list = || {
         Rejection::new(
             BAD_REQUEST,
             format!("{display}: spec.{key} is not a list; expected a Kubernetes Pod"),
         )
-    })
+    };
+    let slot = object.entry(key).ok_or_else(not_a_list)?;
+    if slot.is_null() {
+        *slot = Node::List(Vec::new());
+    }
+    match slot {
+        Node::List(items) => Ok(items),
+        _ => Err(not_a_list()),
+    }
 }
 
-/// Replace the element named `name` when it differs, or append it. `true` when changed.
-fn add_or_replace(list: &mut Vec<Value>, name: &str, desired: &Value) -> bool {
-    match list.iter_mut().find(|v| container_name(v) == Some(name)) {
-        Some(existing) if existing == desired => false,
+/// Replace the element named `name` when it differs from `desired` (written as `text`), or
+/// append it. `true` when changed.
+fn add_or_replace(
+    list: &mut Vec<Node>,
+    name: &str,
+    desired: &Value,
+    text: &Rc<str>,
+) -> Result<bool, Rejection> {
+    match list.iter_mut().find(|v| v.name() == Some(name)) {
         Some(existing) => {
-            *existing = desired.clone();
-            true
+            let same = existing.to_value().map_err(|e| {
+                Rejection::new(BAD_REQUEST, format!("cannot read {}: {e}", quote(name)))
+            })? == *desired;
+            if !same {
+                *existing = Node::Json(Rc::clone(text));
+            }
+            Ok(!same)
         }
         None => {
-            list.push(desired.clone());
-            true
+            list.push(Node::Json(Rc::clone(text)));
+            Ok(true)
         }
     }
 }
 
 /// Append each planned env var the container does not define yet (never overwrite: SPEC §4.6).
 fn inject_env(
-    container: &mut Map<String, Value>,
+    container: &mut Node,
     plan: &Plan,
-    display: &str,
-    list: &str,
-    index: usize,
+    written: &Written,
+    at: &Place,
 ) -> Result<bool, Rejection> {
-    let not_a_list = || {
-        Rejection::new(
-            BAD_REQUEST,
-            format!("{display}: spec.{list}[{index}].env is not a list"),
-        )
-    };
     // One pass over the container's env, checked against the few planned names: linear.
     let mut defined = vec![false; plan.env.len()];
     match container.get("env") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(env)) => {
-            for name in env.iter().filter_map(container_name) {
+        None => {}
+        Some(env) if env.is_null() => {}
+        Some(Node::List(env)) => {
+            for name in env.iter().filter_map(Node::name) {
                 if let Some(i) = plan.env.iter().position(|(n, _)| *n == name)
                     && let Some(slot) = defined.get_mut(i)
                 {
@@ -146,63 +205,69 @@ fn inject_env(
                 }
             }
         }
-        Some(_) => return Err(not_a_list()),
+        Some(_) => return Err(at.not_a_list("env")),
     }
-    let missing: Vec<Value> = plan
+    let missing: Vec<Node> = written
         .env
         .iter()
         .zip(defined)
         .filter(|(_, defined)| !defined)
-        .map(|((name, value), _)| serde_json::json!({ "name": name, "value": value }))
+        .map(|(text, _)| Node::Json(Rc::clone(text)))
         .collect();
     if missing.is_empty() {
         return Ok(false);
     }
-    let env = container.entry("env").or_insert(Value::Null);
+    let env = container.entry("env").ok_or_else(|| at.not_a_list("env"))?;
     if env.is_null() {
-        *env = Value::Array(Vec::new());
+        *env = Node::List(Vec::new());
     }
-    env.as_array_mut().ok_or_else(not_a_list)?.extend(missing);
+    match env {
+        Node::List(env) => env.extend(missing),
+        _ => return Err(at.not_a_list("env")),
+    }
     Ok(true)
 }
 
 /// Add or replace the read-only token mount; reject a different mount at the same path.
 fn inject_mount(
-    container: &mut Map<String, Value>,
+    container: &mut Node,
     plan: &Plan,
-    display: &str,
-    container_name_: &str,
-    list: &str,
-    index: usize,
+    written: &Written,
+    at: &Place,
 ) -> Result<bool, Rejection> {
-    let mounts = container.entry("volumeMounts").or_insert(Value::Null);
+    let mounts = container
+        .entry("volumeMounts")
+        .ok_or_else(|| at.not_a_list("volumeMounts"))?;
     if mounts.is_null() {
-        *mounts = Value::Array(Vec::new());
+        *mounts = Node::List(Vec::new());
     }
-    let mounts = mounts.as_array_mut().ok_or_else(|| {
-        Rejection::new(
-            BAD_REQUEST,
-            format!("{display}: spec.{list}[{index}].volumeMounts is not a list"),
-        )
-    })?;
+    let Node::List(mounts) = mounts else {
+        return Err(at.not_a_list("volumeMounts"));
+    };
     let layout = &plan.layout;
     if let Some(other) = mounts.iter().find(|m| {
-        m.get("mountPath").and_then(Value::as_str) == Some(layout.mount_path)
-            && container_name(m) != Some(layout.volume_name.as_str())
+        m.get("mountPath").and_then(Node::as_str) == Some(layout.mount_path)
+            && m.name() != Some(layout.volume_name.as_str())
     }) {
         return Err(Rejection::new(
             BAD_REQUEST,
             format!(
-                "{display}: container {} already mounts volume {} at {}, where the Workload \
+                "{}: container {} already mounts volume {} at {}, where the Workload \
                  Identity token volume {} must be mounted; mount it elsewhere, or list the \
                  container in annotation {}",
-                quote(container_name_),
-                quote(container_name(other).unwrap_or_default()),
+                at.display,
+                quote(at.container),
+                quote(other.name().unwrap_or_default()),
                 layout.mount_path,
                 layout.volume_name,
                 names::SKIP_CONTAINERS
             ),
         ));
     }
-    Ok(add_or_replace(mounts, &layout.volume_name, &layout.mount()))
+    add_or_replace(
+        mounts,
+        &layout.volume_name,
+        &written.mount,
+        &written.mount_text,
+    )
 }

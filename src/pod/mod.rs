@@ -1,13 +1,12 @@
 //! Pod CREATE (SPEC §4): opt-in check, ServiceAccount lookup, plan, surgical apply.
 
 mod apply;
+pub mod doc;
 pub mod head;
 pub mod layout;
 pub mod plan;
 pub mod proxy;
 mod verify;
-
-use serde_json::Value;
 
 use crate::authorization::{self, Subject};
 use crate::cluster::{Lookups, ServiceAccount};
@@ -18,6 +17,7 @@ use crate::names;
 use crate::request::AdmissionRequest;
 use crate::settings::Settings;
 use crate::verdict::{BAD_REQUEST, Verdict};
+use doc::Node;
 use head::PodHead;
 use plan::{Plan, PodFacts};
 use proxy::ProxyRequest;
@@ -168,15 +168,15 @@ fn unlabeled(
     Ok(Verdict::accept().with_warnings(warnings))
 }
 
-fn parse(raw: &str, display: &str) -> Result<Value, Rejection> {
-    serde_json::from_str(raw)
+fn parse<'a>(raw: &'a str, display: &str) -> Result<Node<'a>, Rejection> {
+    Node::parse(raw, doc::POD)
         .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot read it: {e}")))
 }
 
 /// The SPEC §6 checks for one pod.
 fn authorize(
     judged: &Judged,
-    pod: &Value,
+    pod: &Node,
     sa: Option<&ServiceAccount>,
     identity_binding: bool,
     settings: &Settings,
@@ -199,15 +199,15 @@ fn authorize(
 }
 
 /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
-fn literal_client_ids(pod: &Value) -> Vec<(String, String)> {
+fn literal_client_ids(pod: &Node) -> Vec<(String, String)> {
     containers(pod)
         .flat_map(|c| {
-            let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = c.name().unwrap_or_default();
             c.get("env")
-                .and_then(Value::as_array)
+                .and_then(Node::as_list)
                 .into_iter()
                 .flatten()
-                .filter(|e| e.get("name").and_then(Value::as_str) == Some(names::ENV_CLIENT_ID))
+                .filter(|e| e.name() == Some(names::ENV_CLIENT_ID))
                 .filter_map(|e| e.get("value")?.as_str())
                 .filter(|v| !v.is_empty())
                 .map(move |v| (name.to_owned(), v.to_owned()))
@@ -249,11 +249,11 @@ fn labelled(
         head,
         display,
         namespace,
-        host_network: spec.and_then(|s| s.get("hostNetwork")) == Some(&Value::Bool(true)),
-        windows: spec
-            .and_then(|s| s.pointer("/os/name"))
-            .and_then(Value::as_str)
-            == Some("windows"),
+        host_network: matches!(
+            spec.and_then(|s| s.get("hostNetwork")),
+            Some(Node::Bool(true))
+        ),
+        windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
     };
     let plan = plan::plan(&facts, &sa, settings)?;
     let binding = sa_found
@@ -274,15 +274,18 @@ fn labelled(
             &settings.audience
         };
         warnings.extend(verify::verify(
-            &pod, display, &plan.skip, audience, settings,
+            &pod, head, display, &plan.skip, audience, settings,
         )?);
     }
     if !settings.mutate || target == Target::Template {
         return Ok(Verdict::accept());
     }
     if apply::apply(&mut pod, &plan, display)? {
+        let mut object = Vec::with_capacity(raw.len() + 1024);
+        pod.write(&mut object)
+            .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot write it: {e}")))?;
         Ok(Verdict::Mutate {
-            object: pod,
+            object,
             warnings: Vec::new(),
         })
     } else {
@@ -309,23 +312,24 @@ fn service_account(
 }
 
 /// Every container of the pod, init containers first, as JSON objects.
-pub fn containers(pod: &Value) -> impl Iterator<Item = &serde_json::Map<String, Value>> {
+pub fn containers<'n, 'a>(pod: &'n Node<'a>) -> impl Iterator<Item = &'n Node<'a>> {
     ["initContainers", "containers"]
         .into_iter()
-        .filter_map(|list| pod.get("spec")?.get(list)?.as_array())
+        .filter_map(|list| pod.get("spec")?.get(list)?.as_list())
         .flatten()
-        .filter_map(Value::as_object)
+        .filter(|c| c.is_object())
 }
 
 /// SPEC §4.11: a pod aimed at Windows nodes must say so in `spec.os.name`, or the kubelet
 /// fails to set the projected token's ownership.
-fn windows_warning(pod: &Value, display: &str) -> Option<String> {
+fn windows_warning(pod: &Node, display: &str) -> Option<String> {
     let spec = pod.get("spec")?;
     let targets_windows = spec
-        .pointer("/nodeSelector/kubernetes.io~1os")
-        .and_then(Value::as_str)
+        .get("nodeSelector")
+        .and_then(|s| s.get("kubernetes.io/os")?.as_str())
         == Some("windows");
-    let declares_windows = spec.pointer("/os/name").and_then(Value::as_str) == Some("windows");
+    let declares_windows =
+        spec.get("os").and_then(|os| os.get("name")?.as_str()) == Some("windows");
     (targets_windows && !declares_windows).then(|| {
         format!(
             "{display}: nodeSelector kubernetes.io/os: windows without spec.os.name: windows; \
@@ -335,7 +339,7 @@ fn windows_warning(pod: &Value, display: &str) -> Option<String> {
 }
 
 /// SPEC §4.11: no client ID at all; skip-containers entries that name no container.
-fn labelled_warnings(pod: &Value, plan: &Plan, display: &str) -> Vec<String> {
+fn labelled_warnings(pod: &Node, plan: &Plan, display: &str) -> Vec<String> {
     let mut warnings = Vec::new();
     if plan.client_id.is_none() && literal_client_ids(pod).is_empty() {
         warnings.push(format!(
@@ -344,9 +348,7 @@ fn labelled_warnings(pod: &Value, plan: &Plan, display: &str) -> Vec<String> {
             names::CLIENT_ID
         ));
     }
-    let mut present: Vec<&str> = containers(pod)
-        .filter_map(|c| c.get("name")?.as_str())
-        .collect();
+    let mut present: Vec<&str> = containers(pod).filter_map(Node::name).collect();
     if plan.proxy.is_some() {
         present.extend([names::PROXY_CONTAINER, names::PROXY_INIT_CONTAINER]);
     }

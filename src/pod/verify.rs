@@ -1,10 +1,10 @@
 //! SPEC §10: in validate-only mode this policy runs after every mutating webhook, so it can
 //! see what the (fail-open) Workload Identity webhook did — or did not — do to an opted-in pod.
 
-use serde_json::Value;
-
 use super::Rejection;
 use super::containers;
+use super::doc::Node;
+use super::head::PodHead;
 use crate::format::quote;
 use crate::names;
 use crate::settings::{Settings, VerifyInjection};
@@ -13,7 +13,8 @@ use crate::verdict::BAD_REQUEST;
 /// Judge an opted-in pod's injection. `skip` are its skip-containers entries; `audience` the
 /// token audience the webhook would have used.
 pub fn verify(
-    pod: &Value,
+    pod: &Node,
+    head: &PodHead,
     display: &str,
     skip: &std::collections::BTreeSet<String>,
     audience: &str,
@@ -24,15 +25,13 @@ pub fn verify(
     }
     let judged: Vec<(&str, bool)> = containers(pod)
         .map(|c| {
-            let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = c.name().unwrap_or_default();
             let has_token_file = c
                 .get("env")
-                .and_then(Value::as_array)
+                .and_then(Node::as_list)
                 .into_iter()
                 .flatten()
-                .any(|e| {
-                    e.get("name").and_then(Value::as_str) == Some(names::ENV_FEDERATED_TOKEN_FILE)
-                });
+                .any(|e| e.name() == Some(names::ENV_FEDERATED_TOKEN_FILE));
             (name, has_token_file)
         })
         .filter(|(name, _)| !skip.contains(*name))
@@ -41,7 +40,7 @@ pub fn verify(
         // Every container skipped: nothing was meant to be injected.
         return Ok(Vec::new());
     }
-    if !has_token_volume(pod, audience) && !judged.iter().any(|(_, has)| *has) {
+    if !has_token_volume(head, audience) && !judged.iter().any(|(_, has)| *has) {
         let message = format!(
             "{display}: opted in to Workload Identity (label {}: \"true\") but the Workload \
              Identity webhook did not mutate it (no token volume, no {} in any container), so it \
@@ -78,20 +77,10 @@ pub fn verify(
 }
 
 /// Either layout's volume, or any projected token for `audience`.
-fn has_token_volume(pod: &Value, audience: &str) -> bool {
-    pod.pointer("/spec/volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|v| {
-            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
-            name == names::CLASSIC_VOLUME
-                || name.starts_with(names::V16_VOLUME_PREFIX)
-                || v.pointer("/projected/sources")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s.pointer("/serviceAccountToken/audience"))
-                    .any(|a| a.as_str() == Some(audience))
-        })
+fn has_token_volume(head: &PodHead, audience: &str) -> bool {
+    head.spec
+        .volumes
+        .iter()
+        .any(|v| *v.name == *names::CLASSIC_VOLUME || v.name.starts_with(names::V16_VOLUME_PREFIX))
+        || head.requests_token_for(audience)
 }

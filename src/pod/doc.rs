@@ -1,0 +1,494 @@
+//! A pod read once, as deep as the policy needs and no deeper: the members SPEC §4 may touch
+//! (containers, their env and mounts, volumes) are structured, every other member stays the
+//! raw text it came as and is written back byte for byte. Reading and writing a pod this way
+//! costs a scan and a copy, where a `serde_json::Value` costs an allocation per key and value
+//! each way; the opted-in path is the one every Workload Identity pod of the cluster takes.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::rc::Rc;
+
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Number, Value};
+
+use super::head::Str;
+
+/// How deep to read a part of the document.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape {
+    /// Kept as raw text.
+    Raw,
+    /// Read whole (small subtrees only).
+    Any,
+    /// An object whose named members are read with their shape; the others stay raw.
+    Object(&'static [(&'static str, Shape)]),
+    /// A list whose elements are read with this shape.
+    List(&'static Shape),
+}
+
+/// An env var or a volume mount: what the policy matches them by.
+const ENTRY: Shape = Shape::Object(&[
+    ("name", Shape::Any),
+    ("value", Shape::Any),
+    ("mountPath", Shape::Any),
+]);
+const CONTAINER: Shape = Shape::Object(&[
+    ("name", Shape::Any),
+    ("env", Shape::List(&ENTRY)),
+    ("volumeMounts", Shape::List(&ENTRY)),
+]);
+const VOLUME: Shape = Shape::Object(&[("name", Shape::Any)]);
+const SPEC: Shape = Shape::Object(&[
+    ("containers", Shape::List(&CONTAINER)),
+    ("initContainers", Shape::List(&CONTAINER)),
+    ("volumes", Shape::List(&VOLUME)),
+    ("hostNetwork", Shape::Any),
+    ("os", Shape::Any),
+    ("nodeSelector", Shape::Any),
+]);
+/// What the policy reads of a pod (or of a pod template).
+pub const POD: Shape = Shape::Object(&[("spec", SPEC)]);
+
+/// A JSON document read to a [`Shape`]; [`Node::Json`] holds what the policy wrote.
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    Raw(&'a RawValue),
+    Null,
+    Bool(bool),
+    Number(Number),
+    Str(Str<'a>),
+    List(Vec<Node<'a>>),
+    /// Members in document order; a repeated key is kept, and the last one counts, as
+    /// `serde_json` (and so the engine) reads it.
+    Object(Vec<(Str<'a>, Node<'a>)>),
+    /// JSON text the policy wrote, shared by every container that gets it.
+    Json(Rc<str>),
+}
+
+impl<'a> Node<'a> {
+    /// Read `text` to `shape`.
+    pub fn parse(text: &'a str, shape: Shape) -> Result<Self, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let node = ShapeSeed(shape).deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(node)
+    }
+
+    /// A document the policy built, structured so that it can be written to further.
+    pub fn from_value(value: Value) -> Node<'static> {
+        match value {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(b),
+            Value::Number(n) => Node::Number(n),
+            Value::String(s) => Node::Str(Str(Cow::Owned(s))),
+            Value::Array(items) => Node::List(items.into_iter().map(Node::from_value).collect()),
+            Value::Object(members) => Node::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (Str(Cow::Owned(k)), Node::from_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The member `key` of an object (the last one when repeated).
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        match self {
+            Node::Object(members) => members
+                .iter()
+                .rev()
+                .find(|(k, _)| &**k == key)
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node<'a>> {
+        match self {
+            Node::Object(members) => members
+                .iter_mut()
+                .rev()
+                .find(|(k, _)| &**k == key)
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The member `key`, added as `null` when absent; `None` when this is no object.
+    pub fn entry(&mut self, key: &'static str) -> Option<&mut Node<'a>> {
+        let Node::Object(members) = self else {
+            return None;
+        };
+        let index = match members.iter().rposition(|(k, _)| &**k == key) {
+            Some(index) => index,
+            None => {
+                members.push((Str(Cow::Borrowed(key)), Node::Null));
+                members.len() - 1
+            }
+        };
+        members.get_mut(index).map(|(_, v)| v)
+    }
+
+    /// Policy-written JSON text, shared.
+    pub fn json(value: &impl serde::Serialize) -> Result<Node<'static>, serde_json::Error> {
+        Ok(Node::Json(serde_json::to_string(value)?.into()))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Node<'a>]> {
+        match self {
+            Node::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        match self {
+            Node::Object(_) => true,
+            Node::Json(text) => text.starts_with('{'),
+            _ => false,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        match self {
+            Node::Null => true,
+            Node::Raw(raw) => raw.get() == "null",
+            _ => false,
+        }
+    }
+
+    /// `name`, the key Kubernetes merges containers, env vars, mounts and volumes by.
+    pub fn name(&self) -> Option<&str> {
+        #[derive(Deserialize)]
+        struct Named<'t> {
+            name: Option<&'t str>,
+        }
+        match self {
+            Node::Json(text) => serde_json::from_str::<Named>(text).ok()?.name,
+            _ => self.get("name")?.as_str(),
+        }
+    }
+
+    /// The same document as a `Value`, for comparing with what the policy would write.
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        let mut text = Vec::new();
+        self.write(&mut text)?;
+        serde_json::from_slice(&text)
+    }
+
+    /// Append the document's JSON text to `out`: raw parts as they came, the rest serialized.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match self {
+            Node::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            Node::Null => out.extend_from_slice(b"null"),
+            Node::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Node::Number(n) => serde_json::to_writer(&mut *out, n)?,
+            Node::Str(s) => write_str(s, out)?,
+            Node::Json(text) => out.extend_from_slice(text.as_bytes()),
+            Node::List(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write(out)?;
+                }
+                out.push(b']');
+            }
+            Node::Object(members) => {
+                out.push(b'{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(key, out)?;
+                    out.push(b':');
+                    value.write(out)?;
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A string borrowed from the document had no escapes there, so it is written as it was;
+/// one that had escapes was unescaped on reading and is escaped again.
+fn write_str(s: &Str, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    match &s.0 {
+        Cow::Borrowed(text) => {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+            Ok(())
+        }
+        Cow::Owned(text) => serde_json::to_writer(&mut *out, text),
+    }
+}
+
+struct ShapeSeed(Shape);
+
+impl<'de> DeserializeSeed<'de> for ShapeSeed {
+    type Value = Node<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node<'de>, D::Error> {
+        match self.0 {
+            Shape::Raw => <&RawValue>::deserialize(deserializer).map(Node::Raw),
+            shape => deserializer.deserialize_any(ShapeVisitor(shape)),
+        }
+    }
+}
+
+struct ShapeVisitor(Shape);
+
+impl ShapeVisitor {
+    fn element(&self) -> Shape {
+        match self.0 {
+            Shape::List(element) => *element,
+            Shape::Any => Shape::Any,
+            _ => Shape::Raw,
+        }
+    }
+
+    fn member(&self, key: &str) -> Shape {
+        match self.0 {
+            Shape::Object(members) => members
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map_or(Shape::Raw, |(_, shape)| *shape),
+            Shape::Any => Shape::Any,
+            _ => Shape::Raw,
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object, a list, a string, an integer, a boolean or null")
+    }
+
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v.into()))
+    }
+
+    /// A float read here could not be written back exactly (serde_json's float parsing is
+    /// not correctly rounded), and no pod field the shape reads is a float: not a pod.
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Node<'de>, E> {
+        Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Str(Cow::Borrowed(v))))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Str(Cow::Owned(v.to_owned()))))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Str(Cow::Owned(v))))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let element = self.element();
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(ShapeSeed(element))? {
+            items.push(item);
+        }
+        Ok(Node::List(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let mut members = Vec::new();
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            let value = map.next_value_seed(ShapeSeed(self.member(&key)))?;
+            members.push((key, value));
+        }
+        Ok(Node::Object(members))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn round_trip(text: &str) -> Vec<u8> {
+        let node = Node::parse(text, POD).expect("parses");
+        let mut out = Vec::new();
+        node.write(&mut out).expect("writes");
+        out
+    }
+
+    #[test]
+    fn untouched_text_is_written_back_byte_for_byte() {
+        let text = r#"{"metadata":{"name":"p","labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i:1","env":[{"name":"A\u0041","value":"x\"y"},{"name":"B","valueFrom":{"fieldRef":{"fieldPath":"x"}}}],"volumeMounts":[{"name":"v","mountPath":"/m","readOnly":true}]}],"volumes":[{"name":"v","emptyDir":{}}],"hostNetwork":true,"os":{"name":"linux"},"priority":1.5e3}}"#;
+        let out = round_trip(text);
+        let reparsed: Value = serde_json::from_slice(&out).expect("valid JSON");
+        assert_eq!(
+            reparsed,
+            serde_json::from_str::<Value>(text).expect("valid")
+        );
+        // only the escaped strings the policy reads are written differently
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            text.replace(r#""A\u0041""#, r#""AA""#)
+        );
+    }
+
+    #[test]
+    fn members_the_shape_names_are_structured_the_rest_raw() {
+        let text = r#"{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"}],"resources":{}}]}}"#;
+        let node = Node::parse(text, POD).expect("parses");
+        assert!(matches!(node.get("metadata"), Some(Node::Raw(_))));
+        let container = node
+            .get("spec")
+            .and_then(|s| s.get("containers"))
+            .and_then(Node::as_list)
+            .and_then(|c| c.first())
+            .expect("a container");
+        assert_eq!(container.name(), Some("c"));
+        assert!(matches!(container.get("resources"), Some(Node::Raw(_))));
+        let env = container.get("env").and_then(Node::as_list).expect("env");
+        assert_eq!(
+            env.first()
+                .and_then(|e| e.get("value"))
+                .and_then(Node::as_str),
+            Some("1")
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_counts_once_and_last_as_serde_json_reads_it() {
+        let node = Node::parse(r#"{"spec":{"hostNetwork":false,"hostNetwork":true}}"#, POD)
+            .expect("parses");
+        assert!(matches!(
+            node.get("spec").and_then(|s| s.get("hostNetwork")),
+            Some(Node::Bool(true))
+        ));
+    }
+
+    #[test]
+    fn wrong_types_are_kept_as_they_came() {
+        let text = r#"{"spec":{"containers":{"name":"x"},"volumes":"none","initContainers":[1,"a",null]}}"#;
+        let out = round_trip(text);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&out).expect("valid"),
+            serde_json::from_str::<Value>(text).expect("valid")
+        );
+    }
+
+    #[test]
+    fn entry_adds_a_null_member_once() {
+        let mut node = Node::parse(r#"{"spec":{}}"#, POD).expect("parses");
+        let spec = node.get_mut("spec").expect("spec");
+        assert!(spec.entry("volumes").is_some_and(|v| v.is_null()));
+        assert!(spec.entry("volumes").is_some());
+        assert_eq!(
+            node.to_value().expect("valid"),
+            json!({"spec": {"volumes": null}})
+        );
+    }
+
+    #[test]
+    fn invalid_json_is_an_error_not_a_panic() {
+        for text in ["", "{", r#"{"spec":[}"#, r#"{"a":1} x"#, "\"\\ud800\""] {
+            assert!(Node::parse(text, POD).is_err(), "{text}");
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("spec".to_owned()),
+                            Just("containers".to_owned()),
+                            Just("env".to_owned()),
+                            Just("name".to_owned()),
+                            Just("volumes".to_owned()),
+                            ".{0,6}"
+                        ],
+                        inner
+                    ),
+                    0..6
+                )
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn has_float(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => n.is_f64(),
+            Value::Array(items) => items.iter().any(has_float),
+            Value::Object(members) => members.values().any(has_float),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn a_float_where_the_shape_reads_is_refused_and_kept_exact_elsewhere() {
+        assert!(Node::parse(r#"{"spec":{"containers":[1.5]}}"#, POD).is_err());
+        let text = r#"{"spec":{"priority":0.30000000000000004,"containers":[]},"x":1e400}"#;
+        let mut out = Vec::new();
+        Node::parse(text, POD)
+            .expect("parses")
+            .write(&mut out)
+            .expect("writes");
+        assert_eq!(out, text.as_bytes());
+    }
+
+    proptest! {
+        /// Whatever the document, reading it to the pod shape and writing it back gives what
+        /// the engine reads from the original text: nothing the policy does not touch changes.
+        /// Only a float where the shape reads (never in a pod) may refuse to be read.
+        #[test]
+        fn any_document_round_trips(value in json_value()) {
+            let text = value.to_string();
+            let engine: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            match Node::parse(&text, POD) {
+                Ok(node) => prop_assert_eq!(
+                    node.to_value().map_err(|e| TestCaseError::fail(e.to_string()))?,
+                    engine
+                ),
+                Err(e) => prop_assert!(has_float(&value), "{e}"),
+            }
+        }
+    }
+}
