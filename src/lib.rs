@@ -111,7 +111,7 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
     match request.resolved_kind() {
         // Pods are mutated and checked when created; their spec is immutable afterwards.
         Kind::Pod if request.operation != "CREATE" => Verdict::accept(),
-        Kind::Pod => pod::evaluate(&request, &settings, &lookups),
+        Kind::Pod => pod::evaluate(request, &settings, &lookups),
         Kind::ServiceAccount => service_account::evaluate(&request, &settings),
         Kind::Workload(kind) => workload::evaluate(kind, &request, &settings, &lookups),
         Kind::Other => Verdict::accept(),

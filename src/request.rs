@@ -4,7 +4,11 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
+
+use crate::pod::doc::{Node, POD_LIGHT, ShapeSeed};
+use crate::pod::head::Str;
 
 /// `{"request": AdmissionRequest, "settings": …}` as the engine sends it.
 #[derive(Deserialize)]
@@ -16,21 +20,61 @@ pub struct Payload<'a> {
 }
 
 /// The fields of an AdmissionRequest this policy reads.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[derive(Default)]
 pub struct AdmissionRequest<'a> {
-    #[serde(borrow, default)]
     pub kind: GroupVersionKind<'a>,
-    #[serde(borrow, default)]
     pub name: Cow<'a, str>,
-    #[serde(borrow, default)]
     pub namespace: Cow<'a, str>,
-    #[serde(borrow, default)]
     pub operation: Cow<'a, str>,
-    #[serde(borrow, default)]
+    /// The object, raw; `None` for a Pod read in the same pass as the envelope (see `pod`).
     pub object: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    /// A Pod's object, read to [`POD_LIGHT`] while the envelope is read, when `kind` comes
+    /// before `object` (as every engine writes it: kwctl and policy-server alike).
+    pub pod: Option<Node<'a>>,
     pub old_object: Option<&'a RawValue>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for AdmissionRequest<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RequestVisitor)
+    }
+}
+
+struct RequestVisitor;
+
+impl<'de> Visitor<'de> for RequestVisitor {
+    type Value = AdmissionRequest<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an AdmissionRequest")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let text = |s: Option<Str<'de>>| s.map(|s| s.0).unwrap_or_default();
+        let mut request = AdmissionRequest::default();
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            match &*key {
+                "kind" => request.kind = map.next_value::<Option<_>>()?.unwrap_or_default(),
+                "name" => request.name = text(map.next_value()?),
+                "namespace" => request.namespace = text(map.next_value()?),
+                "operation" => request.operation = text(map.next_value()?),
+                "object" if request.resolved_kind() == Kind::Pod => {
+                    request.object = None;
+                    request.pod = Some(map.next_value_seed(ShapeSeed(POD_LIGHT))?)
+                        .filter(|pod| !pod.is_null());
+                }
+                "object" => {
+                    request.pod = None;
+                    request.object = map.next_value()?;
+                }
+                "oldObject" => request.old_object = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(request)
+    }
 }
 
 #[derive(Deserialize, Default)]

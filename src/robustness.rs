@@ -371,6 +371,31 @@ fn sa_bytes() -> Vec<u8> {
         .into_bytes()
 }
 
+/// Engines write `kind` before `object`, so a Pod is read with the envelope; a request that
+/// has them the other way round is read in a second step, to the same verdict.
+#[test]
+fn object_before_kind_is_judged_the_same() {
+    let request = pod_request("ns", rich_pod());
+    let sorted = json!({ "request": request, "settings": binding_settings() }).to_string();
+    assert!(sorted.find("\"kind\"") < sorted.find("\"object\""));
+    let mut members = request.as_object().cloned().unwrap_or_default();
+    let object = members.remove("object").unwrap_or_default();
+    let rest = Value::Object(members).to_string();
+    let reordered = format!(
+        "{{\"request\":{{\"object\":{object},{}}},\"settings\":{}}}",
+        rest.get(1..rest.len() - 1).unwrap_or_default(),
+        binding_settings()
+    );
+    assert!(reordered.find("\"object\"") < reordered.find("\"kind\""));
+    let answer = |payload: &str| crate::respond(payload.as_bytes(), &cluster()).unwrap_or_default();
+    let first = answer(&sorted);
+    assert!(first.starts_with(br#"{"accepted":true"#));
+    assert_eq!(
+        String::from_utf8(answer(&reordered)),
+        String::from_utf8(first)
+    );
+}
+
 /// For profiling (`valgrind --tool=callgrind <test binary> --ignored profile_`): the bench's
 /// wi-pod request through the whole native entry, 1,000 times.
 #[test]

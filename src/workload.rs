@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::cluster::Lookups;
+use crate::pod::doc::{Node, POD_LIGHT};
 use crate::pod::head::{PodHead, Str};
 use crate::pod::{self, Target};
 use crate::request::AdmissionRequest;
@@ -109,8 +110,10 @@ pub fn evaluate(
         return Verdict::accept();
     };
     let display = format!("{} {namespace}/{name}: pod template", kind.name());
-    let head: PodHead = match serde_json::from_str(template.get()) {
-        Ok(head) => head,
+    let read = Node::parse(template.get(), POD_LIGHT)
+        .and_then(|pod| PodHead::from_node(&pod).map(|head| (pod, head)));
+    let (template, head) = match read {
+        Ok(read) => read,
         Err(e) => {
             return Verdict::reject(
                 BAD_REQUEST,
@@ -119,13 +122,12 @@ pub fn evaluate(
         }
     };
     let judged = pod::Judged {
-        raw: template.get(),
         head: &head,
         namespace,
         display: &display,
         target: Target::Template,
     };
-    pod::judge(&judged, settings, lookups)
+    pod::judge(&judged, template, settings, lookups)
 }
 
 #[cfg(test)]

@@ -48,8 +48,21 @@ const SPEC: Shape = Shape::Object(&[
     ("os", Shape::Any),
     ("nodeSelector", Shape::Any),
 ]);
-/// What the policy reads of a pod (or of a pod template).
+/// What the policy reads of a pod (or of a pod template) to apply a plan.
 pub const POD: Shape = Shape::Object(&[("spec", SPEC)]);
+
+/// What every pod is read to, on the path every pod of the cluster takes: metadata, volumes
+/// and the containers stay raw text (the head reads the first two; the opted-in path
+/// [`expands`](Node::expand_containers) the containers).
+pub const POD_LIGHT: Shape = Shape::Object(&[("spec", SPEC_LIGHT)]);
+const SPEC_LIGHT: Shape = Shape::Object(&[
+    ("serviceAccountName", Shape::Any),
+    ("volumes", Shape::List(&Shape::Raw)),
+    ("hostNetwork", Shape::Any),
+    ("os", Shape::Any),
+    ("nodeSelector", Shape::Any),
+]);
+const CONTAINERS: Shape = Shape::List(&CONTAINER);
 
 /// A JSON document read to a [`Shape`]; [`Node::Json`] holds what the policy wrote.
 #[derive(Debug, Clone)]
@@ -93,6 +106,22 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// Read the raw `spec.initContainers` and `spec.containers` of a pod read to
+    /// [`POD_LIGHT`], so that the pod is as [`POD`] reads it.
+    pub fn expand_containers(&mut self) -> Result<(), serde_json::Error> {
+        let Some(spec) = self.get_mut("spec") else {
+            return Ok(());
+        };
+        for list in ["initContainers", "containers"] {
+            if let Some(node) = spec.get_mut(list)
+                && let Node::Raw(raw) = *node
+            {
+                *node = Node::parse(raw.get(), CONTAINERS)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The member `key` of an object (the last one when repeated).
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match self {
@@ -129,6 +158,19 @@ impl<'a> Node<'a> {
             }
         };
         members.get_mut(index).map(|(_, v)| v)
+    }
+
+    /// What kind of JSON value this is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Node::Null => "null",
+            Node::Bool(_) => "boolean",
+            Node::Number(_) => "number",
+            Node::Str(_) => "string",
+            Node::List(_) => "list",
+            Node::Object(_) => "object",
+            Node::Raw(_) | Node::Json(_) => "JSON text",
+        }
     }
 
     /// Policy-written JSON text, shared.
@@ -174,6 +216,7 @@ impl<'a> Node<'a> {
         }
         match self {
             Node::Json(text) => serde_json::from_str::<Named>(text).ok()?.name,
+            Node::Raw(raw) => serde_json::from_str::<Named>(raw.get()).ok()?.name,
             _ => self.get("name")?.as_str(),
         }
     }
@@ -235,7 +278,7 @@ fn write_str(s: &Str, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
     }
 }
 
-struct ShapeSeed(Shape);
+pub struct ShapeSeed(pub Shape);
 
 impl<'de> DeserializeSeed<'de> for ShapeSeed {
     type Value = Node<'de>;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::doc::Node;
 use crate::names;
 
 /// A string borrowed from the request when it has no escapes, owned otherwise. Unlike a bare
@@ -132,6 +133,46 @@ where
 }
 
 impl<'a> PodHead<'a> {
+    /// The head of a pod read to [`POD_LIGHT`](super::doc::POD_LIGHT): its metadata and volumes are re-read
+    /// from their raw text, the rest of it is not read again.
+    pub fn from_node(pod: &Node<'a>) -> Result<Self, serde_json::Error> {
+        use serde::de::Error as _;
+        let invalid = |what: &str, node: &Node| {
+            serde_json::Error::custom(format!("{what}: invalid type: {}", node.kind()))
+        };
+        if !matches!(pod, Node::Object(_)) {
+            return Err(invalid("the object", pod));
+        }
+        let metadata = match pod.get("metadata") {
+            None => Metadata::default(),
+            Some(Node::Raw(raw)) => serde_json::from_str(raw.get())?,
+            Some(other) => return Err(invalid("metadata", other)),
+        };
+        let spec = match pod.get("spec") {
+            None => SpecHead::default(),
+            Some(spec @ Node::Object(_)) => SpecHead {
+                service_account_name: match spec.get("serviceAccountName") {
+                    None | Some(Node::Null) => None,
+                    Some(Node::Str(name)) => Some(name.clone()),
+                    Some(other) => return Err(invalid("spec.serviceAccountName", other)),
+                },
+                volumes: match spec.get("volumes") {
+                    None | Some(Node::Null) => Vec::new(),
+                    Some(Node::List(volumes)) => volumes
+                        .iter()
+                        .map(|volume| match volume {
+                            Node::Raw(raw) => serde_json::from_str(raw.get()),
+                            other => Err(invalid("spec.volumes[]", other)),
+                        })
+                        .collect::<Result<_, _>>()?,
+                    Some(other) => return Err(invalid("spec.volumes", other)),
+                },
+            },
+            Some(other) => return Err(invalid("spec", other)),
+        };
+        Ok(Self { metadata, spec })
+    }
+
     /// Opted in: the label is exactly `"true"`, as a label selector would match it.
     pub fn opted_in(&self) -> bool {
         self.metadata

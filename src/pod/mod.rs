@@ -41,21 +41,30 @@ impl From<Rejection> for Verdict {
     }
 }
 
-pub fn evaluate(request: &AdmissionRequest, settings: &Settings, lookups: &Lookups) -> Verdict {
-    let Some(raw) = request.object else {
-        return Verdict::reject(BAD_REQUEST, "Pod admission request carries no object");
+pub fn evaluate(request: AdmissionRequest, settings: &Settings, lookups: &Lookups) -> Verdict {
+    let cannot_read = |e: serde_json::Error| {
+        Verdict::reject(
+            BAD_REQUEST,
+            format!(
+                "Pod {}/{}: cannot read its metadata or volumes: {e}",
+                request.namespace, request.name
+            ),
+        )
     };
-    let head: PodHead = match serde_json::from_str(raw.get()) {
-        Ok(head) => head,
-        Err(e) => {
-            return Verdict::reject(
-                BAD_REQUEST,
-                format!(
-                    "Pod {}/{}: cannot read its metadata or volumes: {e}",
-                    request.namespace, request.name
-                ),
-            );
+    let pod = match (request.pod, request.object) {
+        (Some(pod), _) => pod,
+        // `object` came before `kind`: read it now.
+        (None, Some(raw)) => match Node::parse(raw.get(), doc::POD_LIGHT) {
+            Ok(pod) => pod,
+            Err(e) => return cannot_read(e),
+        },
+        (None, None) => {
+            return Verdict::reject(BAD_REQUEST, "Pod admission request carries no object");
         }
+    };
+    let head = match PodHead::from_node(&pod) {
+        Ok(head) => head,
+        Err(e) => return cannot_read(e),
     };
     let namespace = if request.namespace.is_empty() {
         head.metadata.namespace.as_deref().unwrap_or_default()
@@ -64,13 +73,12 @@ pub fn evaluate(request: &AdmissionRequest, settings: &Settings, lookups: &Looku
     };
     let display = format!("Pod {namespace}/{}", head.display_name());
     let judged = Judged {
-        raw: raw.get(),
         head: &head,
         namespace,
         display: &display,
         target: Target::Pod,
     };
-    judge(&judged, settings, lookups)
+    judge(&judged, pod, settings, lookups)
 }
 
 /// What is being judged: an admitted pod (mutated when opted in), or a workload's pod
@@ -83,8 +91,6 @@ pub enum Target {
 
 /// One pod (or pod template) under judgement.
 pub struct Judged<'a> {
-    /// The object's JSON, parsed whole only on the paths that need it.
-    pub raw: &'a str,
     pub head: &'a PodHead<'a>,
     pub namespace: &'a str,
     /// How messages start: `Pod ns/name`, or `Deployment ns/name: pod template`.
@@ -93,7 +99,9 @@ pub struct Judged<'a> {
 }
 
 /// Every pod rule of SPEC §4, §4a, §6 and §8 for one pod or pod template.
-pub fn judge(judged: &Judged, settings: &Settings, lookups: &Lookups) -> Verdict {
+/// `pod` is the object read to [`doc::POD_LIGHT`]; its containers are read only on the paths
+/// that need them.
+pub fn judge(judged: &Judged, pod: Node, settings: &Settings, lookups: &Lookups) -> Verdict {
     let Judged { head, display, .. } = *judged;
     let mut warnings = key_warnings(head, display, settings);
     match legacy::check(
@@ -105,9 +113,9 @@ pub fn judge(judged: &Judged, settings: &Settings, lookups: &Lookups) -> Verdict
         Err(rejection) => return Verdict::from(rejection).with_warnings(warnings),
     }
     let outcome = if head.opted_in() {
-        labelled(judged, settings, lookups, &mut warnings)
+        labelled(judged, pod, settings, lookups, &mut warnings)
     } else {
-        unlabeled(judged, settings, lookups)
+        unlabeled(judged, pod, settings, lookups)
     };
     match outcome {
         Ok(verdict) => verdict,
@@ -138,11 +146,11 @@ fn key_warnings(head: &PodHead, display: &str, settings: &Settings) -> Vec<Strin
 /// hand-written identity-binding token).
 fn unlabeled(
     judged: &Judged,
+    pod: Node,
     settings: &Settings,
     lookups: &Lookups,
 ) -> Result<Verdict, Rejection> {
     let Judged {
-        raw,
         head,
         namespace,
         display,
@@ -153,7 +161,7 @@ fn unlabeled(
     if !binding && !has_csi {
         return Ok(Verdict::accept());
     }
-    let pod = parse(raw, display)?;
+    let pod = read_containers(pod, display)?;
     let sa = if binding {
         Some(service_account(
             lookups,
@@ -168,9 +176,11 @@ fn unlabeled(
     Ok(Verdict::accept().with_warnings(warnings))
 }
 
-fn parse<'a>(raw: &'a str, display: &str) -> Result<Node<'a>, Rejection> {
-    Node::parse(raw, doc::POD)
-        .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot read it: {e}")))
+/// Read the containers too (SPEC §4 and §6 need their env and mounts).
+fn read_containers<'a>(mut pod: Node<'a>, display: &str) -> Result<Node<'a>, Rejection> {
+    pod.expand_containers()
+        .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot read it: {e}")))?;
+    Ok(pod)
 }
 
 /// The SPEC §6 checks for one pod.
@@ -218,18 +228,18 @@ fn literal_client_ids(pod: &Node) -> Vec<(String, String)> {
 /// The opted-in path: read the whole pod, look up its ServiceAccount, plan, apply.
 fn labelled(
     judged: &Judged,
+    pod: Node,
     settings: &Settings,
     lookups: &Lookups,
     warnings: &mut Vec<String>,
 ) -> Result<Verdict, Rejection> {
     let Judged {
-        raw,
         head,
         namespace,
         display,
         target,
     } = *judged;
-    let mut pod = parse(raw, display)?;
+    let mut pod = read_containers(pod, display)?;
     let spec = pod.get("spec");
     let (sa, sa_found) = match service_account(lookups, namespace, head.service_account(), display)
     {
@@ -281,7 +291,7 @@ fn labelled(
         return Ok(Verdict::accept());
     }
     if apply::apply(&mut pod, &plan, display)? {
-        let mut object = Vec::with_capacity(raw.len() + 1024);
+        let mut object = Vec::with_capacity(4096);
         pod.write(&mut object)
             .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot write it: {e}")))?;
         Ok(Verdict::Mutate {
