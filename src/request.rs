@@ -7,8 +7,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::pod::doc::{Node, POD_LIGHT, ShapeSeed};
-use crate::pod::head::Str;
+use crate::pod::head::{PodSeed, PodText, Str};
 
 /// `{"request": AdmissionRequest, "settings": …}` as the engine sends it.
 #[derive(Deserialize)]
@@ -28,9 +27,9 @@ pub struct AdmissionRequest<'a> {
     pub operation: Cow<'a, str>,
     /// The object, raw; `None` for a Pod read in the same pass as the envelope (see `pod`).
     pub object: Option<&'a RawValue>,
-    /// A Pod's object, read to [`POD_LIGHT`] while the envelope is read, when `kind` comes
+    /// A Pod's object, read by [`PodSeed`] while the envelope is read, when `kind` comes
     /// before `object` (as every engine writes it: kwctl and policy-server alike).
-    pub pod: Option<Node<'a>>,
+    pub pod: Option<PodText<'a>>,
     pub old_object: Option<&'a RawValue>,
 }
 
@@ -60,8 +59,8 @@ impl<'de> Visitor<'de> for RequestVisitor {
                 "operation" => request.operation = text(map.next_value()?),
                 "object" if request.resolved_kind() == Kind::Pod => {
                     request.object = None;
-                    request.pod = Some(map.next_value_seed(ShapeSeed(POD_LIGHT))?)
-                        .filter(|pod| !pod.is_null());
+                    request.pod =
+                        Some(map.next_value_seed(PodSeed)?).filter(|pod| !pod.node.is_null());
                 }
                 "object" => {
                     request.pod = None;

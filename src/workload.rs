@@ -6,8 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::cluster::Lookups;
-use crate::pod::doc::{Node, POD_LIGHT};
-use crate::pod::head::{PodHead, Str};
+use crate::pod::head::{PodHead, PodText, Str};
 use crate::pod::{self, Target};
 use crate::request::AdmissionRequest;
 use crate::settings::Settings;
@@ -110,8 +109,8 @@ pub fn evaluate(
         return Verdict::accept();
     };
     let display = format!("{} {namespace}/{name}: pod template", kind.name());
-    let read = Node::parse(template.get(), POD_LIGHT)
-        .and_then(|pod| PodHead::from_node(&pod).map(|head| (pod, head)));
+    let read = PodText::parse(template.get())
+        .and_then(|pod| PodHead::from_node(&pod.node, pod.metadata).map(|head| (pod.node, head)));
     let (template, head) = match read {
         Ok(read) => read,
         Err(e) => {

@@ -39,11 +39,12 @@ const CONTAINER: Shape = Shape::Object(&[
     ("env", Shape::List(&ENTRY)),
     ("volumeMounts", Shape::List(&ENTRY)),
 ]);
-const VOLUME: Shape = Shape::Object(&[("name", Shape::Any)]);
-const SPEC: Shape = Shape::Object(&[
-    ("containers", Shape::List(&CONTAINER)),
-    ("initContainers", Shape::List(&CONTAINER)),
-    ("volumes", Shape::List(&VOLUME)),
+/// The spec of an opted-in pod: what the head reads, and what a plan is applied to.
+pub const SPEC: Shape = Shape::Object(&[
+    ("containers", CONTAINERS),
+    ("initContainers", CONTAINERS),
+    ("serviceAccountName", Shape::Any),
+    ("volumes", Shape::List(&Shape::Raw)),
     ("hostNetwork", Shape::Any),
     ("os", Shape::Any),
     ("nodeSelector", Shape::Any),
@@ -51,11 +52,10 @@ const SPEC: Shape = Shape::Object(&[
 /// What the policy reads of a pod (or of a pod template) to apply a plan.
 pub const POD: Shape = Shape::Object(&[("spec", SPEC)]);
 
-/// What every pod is read to, on the path every pod of the cluster takes: metadata, volumes
-/// and the containers stay raw text (the head reads the first two; the opted-in path
-/// [`expands`](Node::expand_containers) the containers).
-pub const POD_LIGHT: Shape = Shape::Object(&[("spec", SPEC_LIGHT)]);
-const SPEC_LIGHT: Shape = Shape::Object(&[
+/// The spec of every other pod, on the path every pod of the cluster takes: volumes and the
+/// containers stay raw text (the head reads the volumes; the paths that need the containers
+/// [`expand`](Node::expand_containers) them).
+pub const SPEC_LIGHT: Shape = Shape::Object(&[
     ("serviceAccountName", Shape::Any),
     ("volumes", Shape::List(&Shape::Raw)),
     ("hostNetwork", Shape::Any),
@@ -106,8 +106,8 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// Read the raw `spec.initContainers` and `spec.containers` of a pod read to
-    /// [`POD_LIGHT`], so that the pod is as [`POD`] reads it.
+    /// Read the raw `spec.initContainers` and `spec.containers` of a pod whose spec was read
+    /// to [`SPEC_LIGHT`], so that the pod is as [`POD`] reads it.
     pub fn expand_containers(&mut self) -> Result<(), serde_json::Error> {
         let Some(spec) = self.get_mut("spec") else {
             return Ok(());

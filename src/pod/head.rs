@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::doc::Node;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::doc::{Node, SPEC, SPEC_LIGHT, ShapeSeed};
 use crate::names;
 
 /// A string borrowed from the request when it has no escapes, owned otherwise. Unlike a bare
@@ -75,6 +78,15 @@ pub struct Metadata<'a> {
     pub annotations: StrMap<'a>,
 }
 
+impl Metadata<'_> {
+    /// Opted in: the label is exactly `"true"`, as a label selector would match it.
+    pub fn opted_in(&self) -> bool {
+        self.labels
+            .get(names::USE_LABEL)
+            .is_some_and(|v| &**v == "true")
+    }
+}
+
 /// The parts of `spec` the unlabeled path may need: volumes (CSI, hand-written tokens).
 #[derive(Deserialize, Default, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -132,10 +144,83 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// A Pod object as the envelope reads it: `metadata` first (it comes first in every
+/// Kubernetes serialization), then `spec` to the full [`SPEC`] shape when the metadata opts
+/// the pod in, and to [`SPEC_LIGHT`] otherwise, so that only opted-in pods pay for reading
+/// their containers.
+pub struct PodText<'a> {
+    pub node: Node<'a>,
+    /// The metadata as read on the way, when it was.
+    pub metadata: Option<Result<Metadata<'a>, serde_json::Error>>,
+}
+
+impl<'a> PodText<'a> {
+    /// `text` read the same way, for a pod that did not come in the envelope's pass.
+    pub fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let pod = PodSeed.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(pod)
+    }
+}
+
+pub struct PodSeed;
+
+impl<'de> DeserializeSeed<'de> for PodSeed {
+    type Value = PodText<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<PodText<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PodSeed {
+    type Value = PodText<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Kubernetes Pod object")
+    }
+
+    fn visit_unit<E>(self) -> Result<PodText<'de>, E> {
+        Ok(PodText {
+            node: Node::Null,
+            metadata: None,
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PodText<'de>, A::Error> {
+        let mut members = Vec::new();
+        let mut metadata: Option<Result<Metadata<'de>, serde_json::Error>> = None;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            let value = match &*key {
+                "metadata" => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    metadata = Some(serde_json::from_str(raw.get()));
+                    Node::Raw(raw)
+                }
+                "spec" => {
+                    let opted_in = matches!(&metadata, Some(Ok(m)) if m.opted_in());
+                    let shape = if opted_in { SPEC } else { SPEC_LIGHT };
+                    map.next_value_seed(ShapeSeed(shape))?
+                }
+                _ => Node::Raw(map.next_value()?),
+            };
+            members.push((key, value));
+        }
+        Ok(PodText {
+            node: Node::Object(members),
+            metadata,
+        })
+    }
+}
+
 impl<'a> PodHead<'a> {
-    /// The head of a pod read to [`POD_LIGHT`](super::doc::POD_LIGHT): its metadata and volumes are re-read
-    /// from their raw text, the rest of it is not read again.
-    pub fn from_node(pod: &Node<'a>) -> Result<Self, serde_json::Error> {
+    /// The head of a pod read by [`PodSeed`]: its metadata as read on the way, and its
+    /// volumes re-read from their raw text; the rest of it is not read again.
+    pub fn from_node(
+        pod: &Node<'a>,
+        metadata: Option<Result<Metadata<'a>, serde_json::Error>>,
+    ) -> Result<Self, serde_json::Error> {
         use serde::de::Error as _;
         let invalid = |what: &str, node: &Node| {
             serde_json::Error::custom(format!("{what}: invalid type: {}", node.kind()))
@@ -143,10 +228,11 @@ impl<'a> PodHead<'a> {
         if !matches!(pod, Node::Object(_)) {
             return Err(invalid("the object", pod));
         }
-        let metadata = match pod.get("metadata") {
-            None => Metadata::default(),
-            Some(Node::Raw(raw)) => serde_json::from_str(raw.get())?,
-            Some(other) => return Err(invalid("metadata", other)),
+        let metadata = match (metadata, pod.get("metadata")) {
+            (Some(read), _) => read?,
+            (None, None) => Metadata::default(),
+            (None, Some(Node::Raw(raw))) => serde_json::from_str(raw.get())?,
+            (None, Some(other)) => return Err(invalid("metadata", other)),
         };
         let spec = match pod.get("spec") {
             None => SpecHead::default(),
@@ -175,10 +261,7 @@ impl<'a> PodHead<'a> {
 
     /// Opted in: the label is exactly `"true"`, as a label selector would match it.
     pub fn opted_in(&self) -> bool {
-        self.metadata
-            .labels
-            .get(names::USE_LABEL)
-            .is_some_and(|v| &**v == "true")
+        self.metadata.opted_in()
     }
 
     /// `spec.serviceAccountName`, or `default`.

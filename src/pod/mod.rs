@@ -18,7 +18,7 @@ use crate::request::AdmissionRequest;
 use crate::settings::Settings;
 use crate::verdict::{BAD_REQUEST, Verdict};
 use doc::Node;
-use head::PodHead;
+use head::{PodHead, PodText};
 use plan::{Plan, PodFacts};
 use proxy::ProxyRequest;
 
@@ -51,10 +51,13 @@ pub fn evaluate(request: AdmissionRequest, settings: &Settings, lookups: &Lookup
             ),
         )
     };
-    let pod = match (request.pod, request.object) {
+    let PodText {
+        node: pod,
+        metadata,
+    } = match (request.pod, request.object) {
         (Some(pod), _) => pod,
         // `object` came before `kind`: read it now.
-        (None, Some(raw)) => match Node::parse(raw.get(), doc::POD_LIGHT) {
+        (None, Some(raw)) => match PodText::parse(raw.get()) {
             Ok(pod) => pod,
             Err(e) => return cannot_read(e),
         },
@@ -62,7 +65,7 @@ pub fn evaluate(request: AdmissionRequest, settings: &Settings, lookups: &Lookup
             return Verdict::reject(BAD_REQUEST, "Pod admission request carries no object");
         }
     };
-    let head = match PodHead::from_node(&pod) {
+    let head = match PodHead::from_node(&pod, metadata) {
         Ok(head) => head,
         Err(e) => return cannot_read(e),
     };
@@ -99,7 +102,7 @@ pub struct Judged<'a> {
 }
 
 /// Every pod rule of SPEC §4, §4a, §6 and §8 for one pod or pod template.
-/// `pod` is the object read to [`doc::POD_LIGHT`]; its containers are read only on the paths
+/// `pod` is the object as [`head::PodSeed`] reads it; its containers are read only on the paths
 /// that need them.
 pub fn judge(judged: &Judged, pod: Node, settings: &Settings, lookups: &Lookups) -> Verdict {
     let Judged { head, display, .. } = *judged;
