@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::Rejection;
@@ -85,7 +86,6 @@ pub fn apply(pod: &mut Node, plan: &Plan, display: &str) -> Result<bool, Rejecti
     changed |= add_or_replace(
         list_mut(spec, "volumes", display)?,
         &plan.layout.volume_name,
-        &plan.volume,
         &written.volume,
     )?;
     Ok(changed)
@@ -93,25 +93,30 @@ pub fn apply(pod: &mut Node, plan: &Plan, display: &str) -> Result<bool, Rejecti
 
 /// What the plan adds, serialized once for every container that gets it.
 struct Written {
-    mount: Value,
-    mount_text: Rc<str>,
+    mount: Rc<str>,
     volume: Rc<str>,
     /// One `{"name","value"}` per planned env var, in plan order.
     env: Vec<Rc<str>>,
 }
 
+#[derive(Serialize)]
+struct EnvVar<'p> {
+    name: &'p str,
+    value: &'p str,
+}
+
 impl Written {
     fn new(plan: &Plan) -> Result<Self, serde_json::Error> {
-        let text = |value: &Value| serde_json::to_string(value).map(Rc::from);
-        let mount = plan.layout.mount();
+        fn text(value: &impl Serialize) -> Result<Rc<str>, serde_json::Error> {
+            serde_json::to_string(value).map(Rc::from)
+        }
         Ok(Self {
-            mount_text: text(&mount)?,
-            mount,
-            volume: text(&plan.volume)?,
+            mount: text(&plan.layout.mount())?,
+            volume: Rc::from(plan.volume.as_str()),
             env: plan
                 .env
                 .iter()
-                .map(|(name, value)| text(&serde_json::json!({ "name": name, "value": value })))
+                .map(|(name, value)| text(&EnvVar { name, value }))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -159,19 +164,16 @@ fn list_mut<'n, 'a>(
     }
 }
 
-/// Replace the element named `name` when it differs from `desired` (written as `text`), or
-/// append it. `true` when changed.
-fn add_or_replace(
-    list: &mut Vec<Node>,
-    name: &str,
-    desired: &Value,
-    text: &Rc<str>,
-) -> Result<bool, Rejection> {
+/// Replace the element named `name` when it differs from `text`, or append it. `true` when
+/// changed. (Compared as values: the key order of what is there does not matter.)
+fn add_or_replace(list: &mut Vec<Node>, name: &str, text: &Rc<str>) -> Result<bool, Rejection> {
     match list.iter_mut().find(|v| v.name() == Some(name)) {
         Some(existing) => {
-            let same = existing.to_value().map_err(|e| {
+            let cannot_read = |e: serde_json::Error| {
                 Rejection::new(BAD_REQUEST, format!("cannot read {}: {e}", quote(name)))
-            })? == *desired;
+            };
+            let same = existing.to_value().map_err(cannot_read)?
+                == serde_json::from_str::<Value>(text).map_err(cannot_read)?;
             if !same {
                 *existing = Node::Json(Rc::clone(text));
             }
@@ -264,10 +266,5 @@ fn inject_mount(
             ),
         ));
     }
-    add_or_replace(
-        mounts,
-        &layout.volume_name,
-        &written.mount,
-        &written.mount_text,
-    )
+    add_or_replace(mounts, &layout.volume_name, &written.mount)
 }

@@ -44,11 +44,13 @@ pub const SPEC: Shape = Shape::Object(&[
     ("containers", CONTAINERS),
     ("initContainers", CONTAINERS),
     ("serviceAccountName", Shape::Any),
-    ("volumes", Shape::List(&Shape::Raw)),
+    ("volumes", VOLUMES),
     ("hostNetwork", Shape::Any),
     ("os", Shape::Any),
     ("nodeSelector", Shape::Any),
 ]);
+/// A volume's name is read; the head reads `csi` and `projected` from their raw text.
+const VOLUMES: Shape = Shape::List(&Shape::Object(&[("name", Shape::Any)]));
 /// What the policy reads of a pod (or of a pod template) to apply a plan.
 pub const POD: Shape = Shape::Object(&[("spec", SPEC)]);
 
@@ -57,7 +59,7 @@ pub const POD: Shape = Shape::Object(&[("spec", SPEC)]);
 /// [`expand`](Node::expand_containers) them).
 pub const SPEC_LIGHT: Shape = Shape::Object(&[
     ("serviceAccountName", Shape::Any),
-    ("volumes", Shape::List(&Shape::Raw)),
+    ("volumes", VOLUMES),
     ("hostNetwork", Shape::Any),
     ("os", Shape::Any),
     ("nodeSelector", Shape::Any),

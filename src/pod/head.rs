@@ -107,6 +107,44 @@ pub struct VolumeHead<'a> {
     pub projected: Option<ProjectedHead<'a>>,
 }
 
+impl<'a> VolumeHead<'a> {
+    /// A volume read to `{name}` with its other members raw: `csi` and `projected` are read
+    /// from their text. The error names the field.
+    fn from_node(volume: &Node<'a>) -> Result<Self, String> {
+        fn member<'a, T: Deserialize<'a>>(
+            volume: &Node<'a>,
+            key: &str,
+        ) -> Result<Option<T>, String> {
+            match volume.get(key) {
+                None => Ok(None),
+                Some(Node::Raw(raw)) => serde_json::from_str::<Option<T>>(raw.get())
+                    .map_err(|e| format!("spec.volumes[].{key}: {e}")),
+                Some(other) => Err(format!(
+                    "spec.volumes[].{key}: invalid type: {}",
+                    other.kind()
+                )),
+            }
+        }
+        if !matches!(volume, Node::Object(_)) {
+            return Err(format!("spec.volumes[]: invalid type: {}", volume.kind()));
+        }
+        Ok(Self {
+            name: match volume.get("name") {
+                None => Str::default(),
+                Some(Node::Str(name)) => name.clone(),
+                Some(other) => {
+                    return Err(format!(
+                        "spec.volumes[].name: invalid type: {}",
+                        other.kind()
+                    ));
+                }
+            },
+            csi: member(volume, "csi")?,
+            projected: member(volume, "projected")?,
+        })
+    }
+}
+
 #[derive(Deserialize, Default, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct CsiHead<'a> {
@@ -222,17 +260,17 @@ impl<'a> PodHead<'a> {
         metadata: Option<Result<Metadata<'a>, serde_json::Error>>,
     ) -> Result<Self, serde_json::Error> {
         use serde::de::Error as _;
-        let invalid = |what: &str, node: &Node| {
+        let invalid = |what: String, node: &Node| {
             serde_json::Error::custom(format!("{what}: invalid type: {}", node.kind()))
         };
         if !matches!(pod, Node::Object(_)) {
-            return Err(invalid("the object", pod));
+            return Err(invalid("the object".into(), pod));
         }
         let metadata = match (metadata, pod.get("metadata")) {
             (Some(read), _) => read?,
             (None, None) => Metadata::default(),
             (None, Some(Node::Raw(raw))) => serde_json::from_str(raw.get())?,
-            (None, Some(other)) => return Err(invalid("metadata", other)),
+            (None, Some(other)) => return Err(invalid("metadata".into(), other)),
         };
         let spec = match pod.get("spec") {
             None => SpecHead::default(),
@@ -240,21 +278,20 @@ impl<'a> PodHead<'a> {
                 service_account_name: match spec.get("serviceAccountName") {
                     None | Some(Node::Null) => None,
                     Some(Node::Str(name)) => Some(name.clone()),
-                    Some(other) => return Err(invalid("spec.serviceAccountName", other)),
+                    Some(other) => return Err(invalid("spec.serviceAccountName".into(), other)),
                 },
                 volumes: match spec.get("volumes") {
                     None | Some(Node::Null) => Vec::new(),
                     Some(Node::List(volumes)) => volumes
                         .iter()
-                        .map(|volume| match volume {
-                            Node::Raw(raw) => serde_json::from_str(raw.get()),
-                            other => Err(invalid("spec.volumes[]", other)),
+                        .map(|volume| {
+                            VolumeHead::from_node(volume).map_err(serde_json::Error::custom)
                         })
                         .collect::<Result<_, _>>()?,
-                    Some(other) => return Err(invalid("spec.volumes", other)),
+                    Some(other) => return Err(invalid("spec.volumes".into(), other)),
                 },
             },
-            Some(other) => return Err(invalid("spec", other)),
+            Some(other) => return Err(invalid("spec".into(), other)),
         };
         Ok(Self { metadata, spec })
     }

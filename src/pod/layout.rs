@@ -1,6 +1,7 @@
 //! The two token volume layouts of SPEC §2: volume name, mount path, file paths, and the
 //! projected volume itself.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -14,6 +15,15 @@ pub struct Layout {
     pub mount_path: &'static str,
     pub token_path: &'static str,
     pub ca_path: &'static str,
+}
+
+/// A container's `volumeMounts` entry.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mount<'l> {
+    pub name: &'l str,
+    pub mount_path: &'l str,
+    pub read_only: bool,
 }
 
 impl Layout {
@@ -46,38 +56,92 @@ impl Layout {
     }
 
     /// The read-only mount every injected container gets.
-    pub fn mount(&self) -> Value {
-        json!({ "name": self.volume_name, "mountPath": self.mount_path, "readOnly": true })
+    pub fn mount(&self) -> Mount<'_> {
+        Mount {
+            name: &self.volume_name,
+            mount_path: self.mount_path,
+            read_only: true,
+        }
     }
 
     /// The projected volume: the token, plus the CA for identity-binding pods whose CA comes
     /// from a ConfigMap or a ClusterTrustBundle.
-    pub fn volume(&self, expiration: i64, audience: &str, ca: Option<CaSource>) -> Value {
-        let mut sources = vec![json!({ "serviceAccountToken": {
-            "path": self.token_path,
-            "expirationSeconds": expiration,
-            "audience": audience,
-        } })];
+    pub fn volume<'l>(
+        &'l self,
+        expiration: i64,
+        audience: &'l str,
+        ca: Option<CaSource<'l>>,
+    ) -> Volume<'l> {
+        let mut sources = vec![Source::ServiceAccountToken {
+            path: self.token_path,
+            expiration_seconds: expiration,
+            audience,
+        }];
         match ca {
-            Some(CaSource::ConfigMap(name)) => sources.push(json!({ "configMap": {
-                "name": name,
-                "items": [{ "key": names::CA_CONFIGMAP_KEY, "path": self.ca_path }],
-                "optional": false,
-            } })),
+            Some(CaSource::ConfigMap(name)) => sources.push(Source::ConfigMap {
+                name,
+                items: [KeyToPath {
+                    key: names::CA_CONFIGMAP_KEY,
+                    path: self.ca_path,
+                }],
+                optional: false,
+            }),
             Some(CaSource::ClusterTrustBundle {
                 signer_name,
                 label_selector,
-            }) => sources.push(json!({ "clusterTrustBundle": {
-                "signerName": signer_name,
+            }) => sources.push(Source::ClusterTrustBundle {
+                signer_name,
                 // Deviation (SPEC §2): an omitted selector matches nothing; `{}` matches all.
-                "labelSelector": label_selector.map_or_else(|| json!({}), |s| json!(s)),
-                "path": self.ca_path,
-                "optional": false,
-            } })),
+                label_selector: label_selector.map_or_else(|| json!({}), |s| json!(s)),
+                path: self.ca_path,
+                optional: false,
+            }),
             Some(CaSource::Data(_) | CaSource::None) | None => {}
         }
-        json!({ "name": self.volume_name, "projected": { "sources": sources } })
+        Volume {
+            name: &self.volume_name,
+            projected: Projected { sources },
+        }
     }
+}
+
+/// The projected token volume, serialized as the API server would.
+#[derive(Debug, Serialize)]
+pub struct Volume<'l> {
+    name: &'l str,
+    projected: Projected<'l>,
+}
+
+#[derive(Debug, Serialize)]
+struct Projected<'l> {
+    sources: Vec<Source<'l>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
+enum Source<'l> {
+    ServiceAccountToken {
+        path: &'l str,
+        expiration_seconds: i64,
+        audience: &'l str,
+    },
+    ConfigMap {
+        name: &'l str,
+        items: [KeyToPath<'l>; 1],
+        optional: bool,
+    },
+    ClusterTrustBundle {
+        signer_name: &'l str,
+        label_selector: Value,
+        path: &'l str,
+        optional: bool,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct KeyToPath<'l> {
+    key: &'l str,
+    path: &'l str,
 }
 
 /// `azure-workload-identity-reserved-` + the first 30 hex characters of sha256(pod name):
@@ -148,6 +212,7 @@ mod tests {
                 label_selector: None,
             }),
         );
+        let volume = serde_json::to_value(volume).unwrap_or_default();
         assert_eq!(
             volume["projected"]["sources"][1]["clusterTrustBundle"],
             json!({ "signerName": "example.com/s", "labelSelector": {}, "path": "ca-cert/ca.crt", "optional": false })

@@ -21,8 +21,8 @@ pub struct Plan {
     pub layout: Layout,
     /// Env vars in injection order; only non-empty values.
     pub env: Vec<(&'static str, String)>,
-    /// The projected token volume.
-    pub volume: Value,
+    /// The projected token volume, as JSON text.
+    pub volume: String,
     /// The proxy containers to add, when the pod asked for them.
     pub proxy: Option<ProxyPlan>,
     /// Containers that get nothing injected.
@@ -109,7 +109,12 @@ pub fn plan(pod: &PodFacts, sa: &ServiceAccount, settings: &Settings) -> Result<
         (settings.audience.as_str(), None)
     };
     env.retain(|(_, value)| !value.is_empty());
-    let volume = layout.volume(expiration, audience, ca);
+    let volume = serde_json::to_string(&layout.volume(expiration, audience, ca)).map_err(|e| {
+        Rejection::new(
+            BAD_REQUEST,
+            format!("{}: cannot write the token volume: {e}", pod.display),
+        )
+    })?;
 
     Ok(Plan {
         layout,
