@@ -43,8 +43,18 @@ done
 wi=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod"))[0].median_us')
 w200=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod-200"))[0].median_us')
 w20=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod-20"))[0].median_us')
-echo "wi-pod-200 / wi-pod: $(jq -n "$w200 / $wi * 100 | round / 100")  (target <= 40)"
 echo "wi-pod-200 / wi-pod-20: $(jq -n "$w200 / $w20 * 100 | round / 100")  (10 = linear in containers)"
+echo
+echo "targets:"
+check() { # label value limit
+  jq -rn --arg l "$1" --argjson v "$2" --argjson m "$3" \
+    '"  \($l): \($v * 100 | round / 100) (<= \($m)) \(if $v <= $m then "met" else "MISSED" end)"'
+}
+ratio() { printf '%s\n' "${rows[@]}" | jq -s --arg c "$1" 'map(select(.case == $c))[0].floor_ratio'; }
+check "unlabeled-pod / floor" "$(ratio unlabeled-pod)" 1.15
+check "unlabeled-pod-large / floor" "$(ratio unlabeled-pod-large)" 1.3
+check "wi-pod / floor" "$(ratio wi-pod)" 2.5
+check "wi-pod-200 / wi-pod" "$(jq -n "$w200 / $wi")" 40
 echo
 printf '%s\n' "${rows[@]}"
 echo "{\"policy_wasm_bytes\":$(stat -c %s policy.wasm),\"floor_wasm_bytes\":$(stat -c %s floor.wasm)}"

@@ -78,7 +78,7 @@ pub fn evaluate(payload: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
 
 fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
     // One UTF-8 check of the whole payload; every string is then borrowed without another.
-    let payload = match std::str::from_utf8(payload) {
+    let text = match std::str::from_utf8(payload) {
         Ok(text) => text,
         Err(e) => {
             return Verdict::reject(
@@ -87,7 +87,7 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
             );
         }
     };
-    let payload: Payload = match serde_json::from_str(payload) {
+    let payload: Payload = match serde_json::from_str(text) {
         Ok(payload) => payload,
         Err(e) => {
             return Verdict::reject(
@@ -103,7 +103,8 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
             Err(e) => return Verdict::reject(BAD_REQUEST, format!("invalid policy settings: {e}")),
         },
     };
-    let request = payload.request;
+    let mut request = payload.request;
+    request.size = text.len();
     if !request.is_create_or_update() {
         return Verdict::accept();
     }

@@ -21,9 +21,9 @@ pub enum Verdict {
     Accept {
         warnings: Vec<String>,
     },
-    /// `object` is the mutated object's JSON text, as the policy wrote it.
+    /// The mutated object, as the policy wrote it.
     Mutate {
-        object: Vec<u8>,
+        object: Mutated,
         warnings: Vec<String>,
     },
     Reject {
@@ -66,15 +66,17 @@ impl Verdict {
             accepted,
             message,
             code,
-            mutated_object: object.map(|o| serde_json::from_slice(&o)).transpose()?,
+            mutated_object: object
+                .map(|o| serde_json::from_slice(o.text()))
+                .transpose()?,
             audit_annotations: None,
             warnings: limit_warnings(warnings),
         })
     }
 
     /// The `validate` answer, field for field what the SDK's `ValidationResponse` serializes
-    /// to, but with the mutated object copied in as the text the policy wrote: no `Value` is
-    /// built, and none is serialized.
+    /// to (`mutated_object` first), with the mutated object as the text the policy wrote: no
+    /// `Value` is built, none is serialized, and the object is not copied again.
     pub fn to_json(self) -> Result<Vec<u8>, serde_json::Error> {
         let (accepted, message, code, object, warnings) = self.parts();
         let response = Fields {
@@ -84,17 +86,20 @@ impl Verdict {
             audit_annotations: None,
             warnings: limit_warnings(warnings),
         };
-        let mut out = Vec::with_capacity(object.as_ref().map_or(0, Vec::len) + 256);
+        let mut out = match object {
+            Some(object) => object.buffer,
+            None => {
+                let mut out = Vec::with_capacity(256);
+                out.extend_from_slice(MUTATED_PREFIX);
+                out.extend_from_slice(b"null");
+                out
+            }
+        };
+        // `{"mutated_object":…` + `,` + the other members, without their opening brace
+        let members = out.len();
         serde_json::to_writer(&mut out, &response)?;
-        if let Some(object) = object {
-            // replace the closing brace by the last member
-            out.pop();
-            out.extend_from_slice(b",\"mutated_object\":");
-            out.extend_from_slice(&object);
-            out.push(b'}');
-        } else {
-            out.pop();
-            out.extend_from_slice(b",\"mutated_object\":null}");
+        if let Some(brace) = out.get_mut(members) {
+            *brace = b',';
         }
         Ok(out)
     }
@@ -106,7 +111,7 @@ impl Verdict {
         bool,
         Option<String>,
         Option<u16>,
-        Option<Vec<u8>>,
+        Option<Mutated>,
         Vec<String>,
     ) {
         match self {
@@ -121,7 +126,34 @@ impl Verdict {
     }
 }
 
-/// `ValidationResponse` without `mutated_object`, which [`Verdict::to_json`] appends.
+const MUTATED_PREFIX: &[u8] = b"{\"mutated_object\":";
+
+/// A mutated object's JSON text, written where the response will be: after the response's
+/// first member name, so that [`Verdict::to_json`] only appends the other members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mutated {
+    buffer: Vec<u8>,
+}
+
+impl Mutated {
+    /// Write the object with `write`; `capacity` is a guess of its size.
+    pub fn write<E>(
+        capacity: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<Self, E> {
+        let mut buffer = Vec::with_capacity(capacity + 512);
+        buffer.extend_from_slice(MUTATED_PREFIX);
+        write(&mut buffer)?;
+        Ok(Self { buffer })
+    }
+
+    /// The object's JSON text.
+    pub fn text(&self) -> &[u8] {
+        self.buffer.get(MUTATED_PREFIX.len()..).unwrap_or_default()
+    }
+}
+
+/// `ValidationResponse` without `mutated_object`, which [`Verdict::to_json`] writes first.
 #[derive(Serialize)]
 struct Fields {
     accepted: bool,
@@ -216,7 +248,13 @@ mod tests {
             Verdict::accept(),
             Verdict::reject(BAD_REQUEST, "no \"quote\"").with_warnings(vec!["w".into()]),
             Verdict::Mutate {
-                object: br#"{"spec":{"containers":[{"name":"c","env":[]}]},"n":1.5e3}"#.to_vec(),
+                object: Mutated::write(0, |out| {
+                    out.extend_from_slice(
+                        br#"{"spec":{"containers":[{"name":"c","env":[]}]},"n":1.5e3}"#,
+                    );
+                    Ok::<_, ()>(())
+                })
+                .expect("written"),
                 warnings: vec!["careful".into()],
             },
         ];

@@ -109,6 +109,7 @@ pub fn evaluate(
         return Verdict::accept();
     };
     let display = format!("{} {namespace}/{name}: pod template", kind.name());
+    let template_size = template.get().len();
     let read = PodText::parse(template.get())
         .and_then(|pod| PodHead::from_node(&pod.node, pod.metadata).map(|head| (pod.node, head)));
     let (template, head) = match read {
@@ -121,6 +122,7 @@ pub fn evaluate(
         }
     };
     let judged = pod::Judged {
+        size: template_size,
         head: &head,
         namespace,
         display: &display,

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::Rejection;
 use super::doc::Node;
+use super::head::Str;
 use super::plan::Plan;
 use crate::format::quote;
 use crate::names;
@@ -68,8 +69,12 @@ pub fn apply(pod: &mut Node, plan: &Plan, display: &str) -> Result<bool, Rejecti
             if !container.is_object() {
                 return Err(malformed(&format!("spec.{list}[{index}] is not an object")));
             }
-            let name = container.name().unwrap_or_default().to_owned();
-            if plan.skip.contains(&name) {
+            // borrowed from the request, not copied
+            let name = match container.get("name") {
+                Some(Node::Str(name)) => name.clone(),
+                _ => Str::default(),
+            };
+            if plan.skip.contains(&*name) {
                 continue;
             }
             let at = Place {
@@ -194,7 +199,7 @@ fn inject_env(
     at: &Place,
 ) -> Result<bool, Rejection> {
     // One pass over the container's env, checked against the few planned names: linear.
-    let mut defined = vec![false; plan.env.len()];
+    let mut defined = vec![false; written.env.len()];
     match container.get("env") {
         None => {}
         Some(env) if env.is_null() => {}
@@ -209,16 +214,15 @@ fn inject_env(
         }
         Some(_) => return Err(at.not_a_list("env")),
     }
-    let missing: Vec<Node> = written
+    if defined.iter().all(|d| *d) {
+        return Ok(false);
+    }
+    let missing = written
         .env
         .iter()
         .zip(defined)
         .filter(|(_, defined)| !defined)
-        .map(|(text, _)| Node::Json(Rc::clone(text)))
-        .collect();
-    if missing.is_empty() {
-        return Ok(false);
-    }
+        .map(|(text, _)| Node::Json(Rc::clone(text)));
     let env = container.entry("env").ok_or_else(|| at.not_a_list("env"))?;
     if env.is_null() {
         *env = Node::List(Vec::new());

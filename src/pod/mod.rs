@@ -16,7 +16,7 @@ use crate::legacy;
 use crate::names;
 use crate::request::AdmissionRequest;
 use crate::settings::Settings;
-use crate::verdict::{BAD_REQUEST, Verdict};
+use crate::verdict::{BAD_REQUEST, Mutated, Verdict};
 use doc::Node;
 use head::{PodHead, PodText};
 use plan::{Plan, PodFacts};
@@ -76,6 +76,7 @@ pub fn evaluate(request: AdmissionRequest, settings: &Settings, lookups: &Lookup
     };
     let display = format!("Pod {namespace}/{}", head.display_name());
     let judged = Judged {
+        size: request.size,
         head: &head,
         namespace,
         display: &display,
@@ -94,6 +95,8 @@ pub enum Target {
 
 /// One pod (or pod template) under judgement.
 pub struct Judged<'a> {
+    /// About how many bytes of JSON the object is (to size what is written).
+    pub size: usize,
     pub head: &'a PodHead<'a>,
     pub namespace: &'a str,
     /// How messages start: `Pod ns/name`, or `Deployment ns/name: pod template`.
@@ -237,6 +240,7 @@ fn labelled(
     warnings: &mut Vec<String>,
 ) -> Result<Verdict, Rejection> {
     let Judged {
+        size,
         head,
         namespace,
         display,
@@ -294,8 +298,7 @@ fn labelled(
         return Ok(Verdict::accept());
     }
     if apply::apply(&mut pod, &plan, display)? {
-        let mut object = Vec::with_capacity(4096);
-        pod.write(&mut object)
+        let object = Mutated::write(size * 2, |out| pod.write(out))
             .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot write it: {e}")))?;
         Ok(Verdict::Mutate {
             object,
