@@ -22,6 +22,9 @@ use head::{PodHead, PodText};
 use plan::{Plan, PodFacts};
 use proxy::ProxyRequest;
 
+/// The most bytes reserved up front for writing a mutated pod (more are allocated if needed).
+const MAX_SIZE_HINT: usize = 8 << 20;
+
 /// A rejection on its way to becoming a [`Verdict`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -298,7 +301,7 @@ fn labelled(
         return Ok(Verdict::accept());
     }
     if apply::apply(&mut pod, &plan, display)? {
-        let object = Mutated::write(size * 2, |out| pod.write(out))
+        let object = Mutated::write(size.min(MAX_SIZE_HINT) * 2, |out| pod.write(out))
             .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot write it: {e}")))?;
         Ok(Verdict::Mutate {
             object,
