@@ -396,6 +396,39 @@ fn object_before_kind_is_judged_the_same() {
     );
 }
 
+/// Reading a Pod with the envelope never makes the whole request unreadable: an UPDATE of
+/// something that is no pod is accepted untouched (pods are judged at CREATE), as when
+/// `object` comes before `kind`; a CREATE is rejected with a message naming the pod.
+#[test]
+fn a_malformed_pod_update_is_accepted_and_a_create_rejected() {
+    for object in [
+        json!([]),
+        json!("text"),
+        json!(1.5),
+        json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } },
+            "spec": { "serviceAccountName": "sa", "os": { "name": "linux", "weight": 0.5 },
+                "containers": [{ "name": "c", "env": [{ "name": "X", "value": 2.5 }] }] } }),
+    ] {
+        let mut update = pod_request("ns", object.clone());
+        update["operation"] = json!("UPDATE");
+        let response = run(update, settings(json!({})), &cluster());
+        assert!(
+            response.accepted,
+            "UPDATE of {object}: {:?}",
+            response.message
+        );
+        let response = run(
+            pod_request("ns", object.clone()),
+            settings(json!({})),
+            &cluster(),
+        );
+        assert!(!response.accepted, "CREATE of {object}");
+        assert_eq!(response.code, Some(400), "{object}");
+        let message = response.message.unwrap_or_default();
+        assert!(message.starts_with("Pod ns/"), "{message}");
+    }
+}
+
 /// For profiling (`valgrind --tool=callgrind <test binary> --ignored profile_`): the bench's
 /// wi-pod request (or `AZWI_PROFILE_CASE`) through the whole native entry, 1,000 times.
 #[test]

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::doc::{Node, SPEC, SPEC_LIGHT, ShapeSeed};
+use super::doc::{Node, SPEC, SPEC_LIGHT, Shape, ShapeSeed};
 use crate::names;
 
 /// A string borrowed from the request when it has no escapes, owned otherwise. Unlike a bare
@@ -193,6 +193,13 @@ pub struct PodText<'a> {
 }
 
 impl<'a> PodText<'a> {
+    fn other(node: Node<'a>) -> Self {
+        Self {
+            node,
+            metadata: None,
+        }
+    }
+
     /// `text` read the same way, for a pod that did not come in the envelope's pass.
     pub fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -224,6 +231,39 @@ impl<'de> Visitor<'de> for PodSeed {
             node: Node::Null,
             metadata: None,
         })
+    }
+
+    // Not an object: read as it is (the head rejects it on CREATE; an UPDATE is accepted).
+    fn visit_bool<E>(self, v: bool) -> Result<PodText<'de>, E> {
+        Ok(PodText::other(Node::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<PodText<'de>, E> {
+        Ok(PodText::other(Node::Number(v.into())))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<PodText<'de>, E> {
+        Ok(PodText::other(Node::Number(v.into())))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<PodText<'de>, E> {
+        Ok(PodText::other(Node::Float(v)))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<PodText<'de>, E> {
+        Ok(PodText::other(Node::Str(Str(Cow::Borrowed(v)))))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<PodText<'de>, E> {
+        Ok(PodText::other(Node::Str(Str(Cow::Owned(v.to_owned())))))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PodText<'de>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ShapeSeed(Shape::Raw))? {
+            items.push(item);
+        }
+        Ok(PodText::other(Node::List(items)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PodText<'de>, A::Error> {
