@@ -54,12 +54,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 
 pub type StrMap<'a> = BTreeMap<Str<'a>, Str<'a>>;
 
-/// `metadata` and the volume list of a pod (or of a pod template).
-#[derive(Deserialize, Default, Debug)]
+/// `metadata` and the volume list of a pod (or of a pod template), built by
+/// [`PodHead::from_node`].
+#[derive(Default, Debug)]
 pub struct PodHead<'a> {
-    #[serde(borrow, default)]
     pub metadata: Metadata<'a>,
-    #[serde(borrow, default)]
     pub spec: SpecHead<'a>,
 }
 
@@ -88,22 +87,16 @@ impl Metadata<'_> {
 }
 
 /// The parts of `spec` the unlabeled path may need: volumes (CSI, hand-written tokens).
-#[derive(Deserialize, Default, Debug)]
-#[serde(rename_all = "camelCase")]
+#[derive(Default, Debug)]
 pub struct SpecHead<'a> {
-    #[serde(borrow, default)]
     pub service_account_name: Option<Str<'a>>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
     pub volumes: Vec<VolumeHead<'a>>,
 }
 
-#[derive(Deserialize, Default, Debug)]
+#[derive(Default, Debug)]
 pub struct VolumeHead<'a> {
-    #[serde(borrow, default)]
     pub name: Str<'a>,
-    #[serde(borrow, default)]
     pub csi: Option<CsiHead<'a>>,
-    #[serde(borrow, default)]
     pub projected: Option<ProjectedHead<'a>>,
 }
 

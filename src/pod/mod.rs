@@ -170,7 +170,7 @@ fn unlabeled(
     if !binding && !has_csi {
         return Ok(Verdict::accept());
     }
-    let pod = read_containers(pod, display)?;
+    let pod = read_spec(pod, display)?;
     let sa = if binding {
         Some(service_account(
             lookups,
@@ -185,9 +185,9 @@ fn unlabeled(
     Ok(Verdict::accept().with_warnings(warnings))
 }
 
-/// Read the containers too (SPEC §4 and §6 need their env and mounts).
-fn read_containers<'a>(mut pod: Node<'a>, display: &str) -> Result<Node<'a>, Rejection> {
-    pod.expand_containers()
+/// Read the containers and the node-placement fields too (SPEC §4 and §6 need env and mounts).
+fn read_spec<'a>(mut pod: Node<'a>, display: &str) -> Result<Node<'a>, Rejection> {
+    pod.expand_spec()
         .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot read it: {e}")))?;
     Ok(pod)
 }
@@ -249,7 +249,7 @@ fn labelled(
         display,
         target,
     } = *judged;
-    let mut pod = read_containers(pod, display)?;
+    let mut pod = read_spec(pod, display)?;
     let spec = pod.get("spec");
     let (sa, sa_found) = match service_account(lookups, namespace, head.service_account(), display)
     {
