@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 use crate::cluster::{Lookups, SecretProviderClass, ServiceAccount};
 use crate::format::quote;
 use crate::names;
-use crate::pod::Rejection;
 use crate::settings::Settings;
-use crate::verdict::{BAD_REQUEST, FORBIDDEN, HOST_FAILURE};
+use crate::verdict::Rejection;
 
 /// Where a client ID comes from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,20 +36,12 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// What the checks need to know about one pod (or pod template).
+/// Who a pod runs as: what a SubjectAccessReview and every message need.
 pub struct Subject<'a> {
     /// How messages start, e.g. `Pod team-a/web-1`.
     pub object: &'a str,
     pub namespace: &'a str,
     pub service_account: &'a str,
-    /// Present when the pod's ServiceAccount was read (labelled or identity-binding pods).
-    pub sa: Option<&'a ServiceAccount>,
-    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
-    pub literal_client_ids: Vec<(String, String)>,
-    /// `(volume, SecretProviderClass name)` of every Key Vault CSI volume.
-    pub csi_volumes: Vec<(String, Option<String>)>,
-    /// Identity binding requested by annotation or by a hand-written token volume.
-    pub identity_binding: bool,
 }
 
 impl Subject<'_> {
@@ -68,73 +59,105 @@ impl Subject<'_> {
             "system:authenticated".to_owned(),
         ]
     }
+}
 
-    /// The identity-binding client IDs: the ServiceAccount's and the literal env ones.
-    fn binding_client_ids(&self) -> BTreeMap<String, Source> {
-        let mut ids = BTreeMap::new();
-        if let Some(sa) = self.sa
+/// Every client ID a pod would use and which checks they need: computed once, carried by the
+/// plan of an opted-in pod, and the only input of [`authorize`] besides the [`Subject`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Claims {
+    /// Identity binding requested, by annotation or by a hand-written token volume: the
+    /// identity-binding review applies.
+    pub identity_binding: bool,
+    /// The ServiceAccount's client ID and every literal `AZURE_CLIENT_ID`, each with where it
+    /// was first seen.
+    pub client_ids: BTreeMap<String, Source>,
+    /// `(volume, SecretProviderClass name)` of every Key Vault CSI volume.
+    pub csi_volumes: Vec<(String, Option<String>)>,
+}
+
+impl Claims {
+    /// `sa` is the pod's ServiceAccount when it was read; `literal` the `(container, value)` of
+    /// every literal, non-empty `AZURE_CLIENT_ID`.
+    pub fn new(
+        identity_binding: bool,
+        sa: Option<&ServiceAccount>,
+        literal: &[(String, String)],
+        csi_volumes: Vec<(String, Option<String>)>,
+    ) -> Self {
+        let mut client_ids = BTreeMap::new();
+        if let Some(sa) = sa
             && let Some(id) = sa.annotation(names::CLIENT_ID).filter(|v| !v.is_empty())
         {
-            ids.insert(
+            client_ids.insert(
                 id.to_owned(),
                 Source::ServiceAccount(format!("{}/{}", sa.namespace, sa.name)),
             );
         }
-        for (container, id) in &self.literal_client_ids {
-            ids.entry(id.clone())
+        for (container, id) in literal {
+            client_ids
+                .entry(id.clone())
                 .or_insert_with(|| Source::Container(container.clone()));
         }
-        ids
+        Self {
+            identity_binding,
+            client_ids,
+            csi_volumes,
+        }
+    }
+
+    /// The ServiceAccount's client ID and the ServiceAccount, when it has one.
+    fn service_account_client_id(&self) -> Option<(&str, &str)> {
+        self.client_ids
+            .iter()
+            .find_map(|(id, source)| match source {
+                Source::ServiceAccount(sa) => Some((id.as_str(), sa.as_str())),
+                _ => None,
+            })
     }
 }
 
 /// Run every SPEC §6 check that applies to `subject`; `Ok` carries the SPEC §4.11 warning of a
 /// Key Vault CSI client ID that differs from the ServiceAccount's.
 pub fn authorize(
+    claims: &Claims,
     subject: &Subject,
     settings: &Settings,
     lookups: &Lookups,
 ) -> Result<Vec<String>, Rejection> {
-    let mut used = subject.binding_client_ids();
-    let csi = csi_client_ids(subject, settings, lookups)?;
-    let warnings = mismatch_warnings(subject, &csi);
+    let mut used = claims.client_ids.clone();
+    let csi = csi_client_ids(claims, subject, settings, lookups)?;
+    let warnings = mismatch_warnings(claims, subject, &csi);
     for (id, (source, _)) in &csi {
         used.entry(id.clone()).or_insert_with(|| source.clone());
     }
 
     for (id, source) in &used {
         if !settings.client_id_allowed(subject.namespace, id) {
-            return Err(Rejection::new(
-                FORBIDDEN,
-                format!(
-                    "{}: client ID {} (from {source}) is not allowed in namespace {}; allowed \
+            return Err(Rejection::Forbidden(format!(
+                "{}: client ID {} (from {source}) is not allowed in namespace {}; allowed \
                      (setting allowedClientIds): {}",
-                    subject.object,
-                    quote(id),
-                    quote(subject.namespace),
-                    allowed_list(settings, subject.namespace)
-                ),
-            ));
+                subject.object,
+                quote(id),
+                quote(subject.namespace),
+                allowed_list(settings, subject.namespace)
+            )));
         }
     }
 
     let binding = &settings.identity_binding;
-    if subject.identity_binding && binding.authorize {
-        let ids = subject.binding_client_ids();
+    if claims.identity_binding && binding.authorize {
+        let ids = &claims.client_ids;
         if ids.is_empty() {
-            return Err(Rejection::new(
-                BAD_REQUEST,
-                format!(
-                    "{}: uses an identity binding but has no client ID: annotate ServiceAccount \
+            return Err(Rejection::BadRequest(format!(
+                "{}: uses an identity binding but has no client ID: annotate ServiceAccount \
                      {}/{} with {} (or set AZURE_CLIENT_ID in the container)",
-                    subject.object,
-                    subject.namespace,
-                    subject.service_account,
-                    names::CLIENT_ID
-                ),
-            ));
+                subject.object,
+                subject.namespace,
+                subject.service_account,
+                names::CLIENT_ID
+            )));
         }
-        for (id, source) in &ids {
+        for (id, source) in ids {
             check_access(subject, settings, lookups, id, source)?;
         }
     }
@@ -148,20 +171,21 @@ pub fn authorize(
     Ok(warnings)
 }
 
-fn mismatch_warnings(subject: &Subject, csi: &BTreeMap<String, (Source, bool)>) -> Vec<String> {
-    let Some(sa) = subject.sa else {
-        return Vec::new();
-    };
-    let Some(sa_id) = sa.annotation(names::CLIENT_ID).filter(|v| !v.is_empty()) else {
+fn mismatch_warnings(
+    claims: &Claims,
+    subject: &Subject,
+    csi: &BTreeMap<String, (Source, bool)>,
+) -> Vec<String> {
+    let Some((sa_id, sa)) = claims.service_account_client_id() else {
         return Vec::new();
     };
     csi.iter()
         .filter(|(id, _)| !id.eq_ignore_ascii_case(sa_id))
         .map(|(id, (source, _))| {
             format!(
-                "{}: {source} is {id} but ServiceAccount {}/{} has client ID {sa_id}: the pod \
+                "{}: {source} is {id} but ServiceAccount {sa} has client ID {sa_id}: the pod \
                  uses two identities; align them if one was meant",
-                subject.object, sa.namespace, sa.name
+                subject.object
             )
         })
         .collect()
@@ -183,6 +207,7 @@ fn allowed_list(settings: &Settings, namespace: &str) -> String {
 
 /// Client IDs of the pod's azure SecretProviderClasses: `(source, uses the token proxy)`.
 fn csi_client_ids(
+    claims: &Claims,
     subject: &Subject,
     settings: &Settings,
     lookups: &Lookups,
@@ -190,20 +215,17 @@ fn csi_client_ids(
     let mut ids = BTreeMap::new();
     // The classes are read when something judges their client IDs: the review or the allowlist.
     let needed = settings.secrets_store_csi.authorize || !settings.allowed_client_ids.is_empty();
-    if subject.csi_volumes.is_empty() || !needed {
+    if claims.csi_volumes.is_empty() || !needed {
         return Ok(ids);
     }
-    for (volume, class) in &subject.csi_volumes {
+    for (volume, class) in &claims.csi_volumes {
         let Some(class) = class else {
-            return Err(Rejection::new(
-                BAD_REQUEST,
-                format!(
-                    "{}: volume {} uses the Key Vault CSI driver but names no \
+            return Err(Rejection::BadRequest(format!(
+                "{}: volume {} uses the Key Vault CSI driver but names no \
                      volumeAttributes.secretProviderClass",
-                    subject.object,
-                    quote(volume)
-                ),
-            ));
+                subject.object,
+                quote(volume)
+            )));
         };
         let spc = provider_class(subject, lookups, class)?;
         if !spc.provider.eq_ignore_ascii_case("azure") {
@@ -217,14 +239,11 @@ fn csi_client_ids(
                 entry.1 |= proxy;
             }
             None if proxy && settings.secrets_store_csi.authorize => {
-                return Err(Rejection::new(
-                    BAD_REQUEST,
-                    format!(
-                        "{}: SecretProviderClass {}/{class} uses the Azure token proxy but has \
+                return Err(Rejection::BadRequest(format!(
+                    "{}: SecretProviderClass {}/{class} uses the Azure token proxy but has \
                          no parameters.clientID",
-                        subject.object, subject.namespace
-                    ),
-                ));
+                    subject.object, subject.namespace
+                )));
             }
             None => {}
         }
@@ -237,17 +256,14 @@ fn provider_class(
     lookups: &Lookups,
     class: &str,
 ) -> Result<SecretProviderClass, Rejection> {
-    lookups.secret_provider_class(subject.namespace, class).map_err(|e| {
-        Rejection::new(
-            e.code(),
-            format!(
-                "{}: cannot read SecretProviderClass {}/{class} of its Key Vault CSI volume: {}",
-                subject.object,
-                subject.namespace,
-                e.cause()
-            ),
-        )
-    })
+    lookups
+        .secret_provider_class(subject.namespace, class)
+        .map_err(|e| {
+            e.reject(format_args!(
+                "{}: cannot read SecretProviderClass {}/{class} of its Key Vault CSI volume",
+                subject.object, subject.namespace,
+            ))
+        })
 }
 
 /// One SubjectAccessReview; denied → 403 with the ClusterRole that would allow it.
@@ -268,18 +284,14 @@ fn check_access(
             client_id,
         )
         .map_err(|e| {
-            Rejection::new(
-                HOST_FAILURE,
-                format!(
-                    "{}: cannot check whether ServiceAccount {}/{} may use client ID {} \
-                     (SubjectAccessReview failed, failing closed): {}",
-                    subject.object,
-                    subject.namespace,
-                    subject.service_account,
-                    quote(client_id),
-                    e.cause()
-                ),
-            )
+            Rejection::HostFailure(format!(
+                "{}: cannot check whether ServiceAccount {}/{} may use client ID {} \
+                     (SubjectAccessReview failed, failing closed): {e}",
+                subject.object,
+                subject.namespace,
+                subject.service_account,
+                quote(client_id),
+            ))
         })?;
     if decision.allowed {
         return Ok(());
@@ -289,22 +301,19 @@ fn check_access(
     } else {
         format!(" ({})", decision.reason)
     };
-    Err(Rejection::new(
-        FORBIDDEN,
-        format!(
-            "{}: ServiceAccount {ns}/{sa} may not use managed identity {id} (from {source}): \
+    Err(Rejection::Forbidden(format!(
+        "{}: ServiceAccount {ns}/{sa} may not use managed identity {id} (from {source}): \
              RBAC does not allow verb {verb:?} on resource {id:?} in API group {group:?}{reason}. \
              A cluster admin can allow it with this ClusterRole rule, bound to the \
              ServiceAccount:\n{rule}",
-            subject.object,
-            ns = subject.namespace,
-            sa = subject.service_account,
-            id = client_id,
-            verb = binding.verb,
-            group = binding.api_group,
-            rule = cluster_role(subject, client_id, &binding.verb, &binding.api_group),
-        ),
-    ))
+        subject.object,
+        ns = subject.namespace,
+        sa = subject.service_account,
+        id = client_id,
+        verb = binding.verb,
+        group = binding.api_group,
+        rule = cluster_role(subject, client_id, &binding.verb, &binding.api_group),
+    )))
 }
 
 /// The RBAC that would allow `subject` to use `client_id`, ready for `kubectl apply -f -`.

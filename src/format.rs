@@ -1,6 +1,8 @@
 //! Value formats shared by settings, pod and ServiceAccount checks, and the quoting of
 //! user-supplied values in messages.
 
+use crate::names;
+
 /// Longest user value quoted in a message or warning (SPEC §9).
 pub const MAX_QUOTED: usize = 256;
 
@@ -84,6 +86,19 @@ pub fn is_https_url(value: &str) -> bool {
         .strip_prefix("https://")
         .and_then(|rest| rest.split(['/', '?', '#']).next())
         .is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace))
+}
+
+/// An integer number of seconds in 3600..=86400; the error says what is accepted.
+pub fn parse_expiration(value: &str) -> Result<i64, String> {
+    let range = format!(
+        "expected an integer number of seconds from {} to {}",
+        names::MIN_TOKEN_EXPIRATION,
+        names::MAX_TOKEN_EXPIRATION
+    );
+    match value.parse::<i64>() {
+        Ok(n) if (names::MIN_TOKEN_EXPIRATION..=names::MAX_TOKEN_EXPIRATION).contains(&n) => Ok(n),
+        _ => Err(range),
+    }
 }
 
 #[cfg(test)]

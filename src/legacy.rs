@@ -1,9 +1,8 @@
 //! SPEC §8: pods of the deprecated AAD Pod Identity (label `aadpodidbinding`).
 
 use crate::names;
-use crate::pod::Rejection;
 use crate::settings::{LegacyPodIdentity, Settings};
-use crate::verdict::BAD_REQUEST;
+use crate::verdict::Rejection;
 
 /// `Ok(Some(warning))`, `Ok(None)`, or the rejection, per `legacyPodIdentity`.
 pub fn check(
@@ -25,9 +24,8 @@ pub fn check(
     match settings.legacy_pod_identity {
         LegacyPodIdentity::Allow => Ok(None),
         LegacyPodIdentity::Warn => Ok(Some(why)),
-        LegacyPodIdentity::Reject => Err(Rejection::new(
-            BAD_REQUEST,
-            format!("{why} (rejected by setting legacyPodIdentity: reject)"),
-        )),
+        LegacyPodIdentity::Reject => Err(Rejection::BadRequest(format!(
+            "{why} (rejected by setting legacyPodIdentity: reject)"
+        ))),
     }
 }

@@ -1,27 +1,30 @@
 //! Azure Workload Identity for Kubewarden: injects what the Azure Workload Identity webhook
 //! injects into opted-in pods, and checks who may use which managed identity (SPEC.md).
 
-pub mod authorization;
+mod authorization;
 pub mod cluster;
-pub mod format;
-pub mod keys;
-pub mod legacy;
-pub mod names;
-pub mod pod;
-pub mod request;
-pub mod service_account;
+mod format;
+mod json;
+mod keys;
+mod legacy;
+mod names;
+mod object;
+mod pod;
+mod request;
+mod service_account;
 pub mod settings;
 pub mod verdict;
-pub mod workload;
+mod workload;
 
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest as guest;
 
 use cluster::{Cluster, HostCluster, Lookups};
+use pod::{PodInput, PodObject};
 use request::{Kind, Payload};
 use settings::Settings;
 use verdict::{BAD_REQUEST, Verdict};
@@ -112,12 +115,22 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
     match request.resolved_kind() {
         // Pods are mutated and checked when created; their spec is immutable afterwards.
         Kind::Pod if request.operation != "CREATE" => Verdict::accept(),
-        Kind::Pod => pod::evaluate(request, &settings, &lookups),
+        Kind::Pod => {
+            let object = match (request.pod, request.object) {
+                (Some(pod), _) => PodObject::Read(pod),
+                (None, Some(raw)) => PodObject::Text(raw.get()),
+                (None, None) => PodObject::Missing,
+            };
+            let input = PodInput {
+                object,
+                namespace: &request.namespace,
+                name: &request.name,
+                size: request.size,
+            };
+            pod::evaluate(input, &settings, &lookups)
+        }
         Kind::ServiceAccount => service_account::evaluate(&request, &settings),
         Kind::Workload(kind) => workload::evaluate(kind, &request, &settings, &lookups),
         Kind::Other => Verdict::accept(),
     }
 }
-
-#[cfg(test)]
-mod robustness;

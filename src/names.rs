@@ -20,17 +20,6 @@ pub const PROXY_PORT: &str = "azure.workload.identity/proxy-sidecar-port";
 /// Prefix of the identity-binding pod annotation; the suffix comes from the settings.
 pub const USE_PREFIX: &str = "azure.workload.identity/use-";
 
-/// Every key of SPEC §1 a user may write (the identity-binding key is added from the settings).
-pub const KNOWN_KEYS: &[&str] = &[
-    USE_LABEL,
-    CLIENT_ID,
-    TENANT_ID,
-    TOKEN_EXPIRATION,
-    SKIP_CONTAINERS,
-    INJECT_PROXY,
-    PROXY_PORT,
-];
-
 /// Label of the deprecated AAD Pod Identity.
 pub const LEGACY_POD_IDENTITY_LABEL: &str = "aadpodidbinding";
 

@@ -7,11 +7,12 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::pod::head::{PodSeed, PodText, Str};
+use crate::json::Str;
+use crate::object::pod::{PodSeed, PodText};
 
 /// `{"request": AdmissionRequest, "settings": …}` as the engine sends it.
 #[derive(Deserialize)]
-pub struct Payload<'a> {
+pub(crate) struct Payload<'a> {
     #[serde(borrow)]
     pub request: AdmissionRequest<'a>,
     #[serde(borrow, default)]
@@ -20,7 +21,7 @@ pub struct Payload<'a> {
 
 /// The fields of an AdmissionRequest this policy reads.
 #[derive(Default)]
-pub struct AdmissionRequest<'a> {
+pub(crate) struct AdmissionRequest<'a> {
     pub kind: GroupVersionKind<'a>,
     pub name: Cow<'a, str>,
     pub namespace: Cow<'a, str>,
@@ -51,7 +52,7 @@ impl<'de> Visitor<'de> for RequestVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let text = |s: Option<Str<'de>>| s.map(|s| s.0).unwrap_or_default();
+        let text = |s: Option<Str<'de>>| s.map(Str::into_cow).unwrap_or_default();
         let mut request = AdmissionRequest::default();
         while let Some(key) = map.next_key::<Str<'de>>()? {
             match &*key {
@@ -79,7 +80,7 @@ impl<'de> Visitor<'de> for RequestVisitor {
 }
 
 #[derive(Deserialize, Default)]
-pub struct GroupVersionKind<'a> {
+pub(crate) struct GroupVersionKind<'a> {
     #[serde(borrow, default)]
     pub group: Cow<'a, str>,
     #[serde(borrow, default)]
@@ -91,13 +92,39 @@ pub struct GroupVersionKind<'a> {
 pub enum Kind {
     Pod,
     ServiceAccount,
-    Workload(crate::workload::WorkloadKind),
+    Workload(WorkloadKind),
     Other,
+}
+
+/// The workload kinds whose pod template is checked (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    ReplicationController,
+    Job,
+    CronJob,
+}
+
+impl WorkloadKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Deployment => "Deployment",
+            Self::StatefulSet => "StatefulSet",
+            Self::DaemonSet => "DaemonSet",
+            Self::ReplicaSet => "ReplicaSet",
+            Self::ReplicationController => "ReplicationController",
+            Self::Job => "Job",
+            Self::CronJob => "CronJob",
+        }
+    }
 }
 
 impl AdmissionRequest<'_> {
     pub fn resolved_kind(&self) -> Kind {
-        use crate::workload::WorkloadKind as W;
+        use WorkloadKind as W;
         match (self.kind.group.as_ref(), self.kind.kind.as_ref()) {
             ("", "Pod") => Kind::Pod,
             ("", "ServiceAccount") => Kind::ServiceAccount,

@@ -5,11 +5,11 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::format::parse_expiration;
 use crate::format::{is_dns_domain, is_guid, quote};
 use crate::keys::{self, Holder};
 use crate::names;
-use crate::pod::head::Metadata;
-use crate::pod::plan::parse_expiration;
+use crate::object::Metadata;
 use crate::request::AdmissionRequest;
 use crate::settings::Settings;
 use crate::verdict::{BAD_REQUEST, FORBIDDEN, Verdict};
@@ -25,7 +25,7 @@ fn parse(raw: Option<&RawValue>) -> Result<Option<Object<'_>>, String> {
         .transpose()
 }
 
-pub fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdict {
+pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdict {
     let name = &request.name;
     let display = format!("ServiceAccount {}/{name}", request.namespace);
     let (new, old) = match (parse(request.object), parse(request.old_object)) {

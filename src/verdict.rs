@@ -15,6 +15,46 @@ pub const BAD_REQUEST: u16 = 400;
 pub const FORBIDDEN: u16 = 403;
 pub const HOST_FAILURE: u16 = 500;
 
+/// Why an object is refused; each kind carries its HTTP-like code (SPEC §9). The message names
+/// the object, the field or annotation, the value and what would be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// 400: the object is invalid, or names something that does not exist.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403: RBAC or a setting of this policy forbids it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 500: a host capability failed, or answered nonsense: the policy fails closed.
+    #[error("{0}")]
+    HostFailure(String),
+}
+
+impl Rejection {
+    pub fn code(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => BAD_REQUEST,
+            Self::Forbidden(_) => FORBIDDEN,
+            Self::HostFailure(_) => HOST_FAILURE,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        let (Self::BadRequest(m) | Self::Forbidden(m) | Self::HostFailure(m)) = self;
+        m
+    }
+}
+
+impl From<Rejection> for Verdict {
+    fn from(rejection: Rejection) -> Self {
+        let code = rejection.code();
+        let (Rejection::BadRequest(message)
+        | Rejection::Forbidden(message)
+        | Rejection::HostFailure(message)) = rejection;
+        Verdict::reject(code, message)
+    }
+}
+
 /// What the policy decided.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {

@@ -6,50 +6,19 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::cluster::Lookups;
-use crate::pod::head::{PodHead, PodText, Str};
-use crate::pod::{self, Target};
-use crate::request::AdmissionRequest;
+use crate::object::Metadata;
+use crate::object::pod::{PodHead, PodText};
+use crate::pod::{self, Judgement, MissingServiceAccount};
+use crate::request::{AdmissionRequest, WorkloadKind};
 use crate::settings::Settings;
-use crate::verdict::{BAD_REQUEST, Verdict};
-
-/// The workload kinds whose pod template is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkloadKind {
-    Deployment,
-    StatefulSet,
-    DaemonSet,
-    ReplicaSet,
-    ReplicationController,
-    Job,
-    CronJob,
-}
-
-impl WorkloadKind {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Deployment => "Deployment",
-            Self::StatefulSet => "StatefulSet",
-            Self::DaemonSet => "DaemonSet",
-            Self::ReplicaSet => "ReplicaSet",
-            Self::ReplicationController => "ReplicationController",
-            Self::Job => "Job",
-            Self::CronJob => "CronJob",
-        }
-    }
-}
+use crate::verdict::{Rejection, Verdict};
 
 #[derive(Deserialize)]
 struct Workload<'a> {
     #[serde(borrow, default)]
-    metadata: Meta<'a>,
+    metadata: Metadata<'a>,
     #[serde(borrow, default)]
     spec: Option<Spec<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-struct Meta<'a> {
-    #[serde(borrow, default)]
-    name: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -73,7 +42,7 @@ struct JobSpec<'a> {
     template: Option<&'a RawValue>,
 }
 
-pub fn evaluate(
+pub(crate) fn evaluate(
     kind: WorkloadKind,
     request: &AdmissionRequest,
     settings: &Settings,
@@ -82,21 +51,13 @@ pub fn evaluate(
     let namespace = &request.namespace;
     let fallback = format!("{} {namespace}/{}", kind.name(), request.name);
     let Some(raw) = request.object else {
-        return Verdict::reject(
-            BAD_REQUEST,
-            format!("{fallback}: the request carries no object"),
-        );
+        return Rejection::BadRequest(format!("{fallback}: the request carries no object")).into();
     };
     let workload: Workload = match serde_json::from_str(raw.get()) {
         Ok(w) => w,
-        Err(e) => return Verdict::reject(BAD_REQUEST, format!("{fallback}: cannot read it: {e}")),
+        Err(e) => return Rejection::BadRequest(format!("{fallback}: cannot read it: {e}")).into(),
     };
-    let name = workload
-        .metadata
-        .name
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(&request.name);
+    let name = workload.metadata.name().unwrap_or(&request.name);
     let spec = workload.spec.as_ref();
     let template = match kind {
         WorkloadKind::CronJob => spec
@@ -109,26 +70,32 @@ pub fn evaluate(
         return Verdict::accept();
     };
     let display = format!("{} {namespace}/{name}: pod template", kind.name());
-    let template_size = template.get().len();
     let read = PodText::parse(template.get())
         .and_then(|pod| PodHead::from_node(&pod.node, pod.metadata).map(|head| (pod.node, head)));
     let (template, head) = match read {
         Ok(read) => read,
         Err(e) => {
-            return Verdict::reject(
-                BAD_REQUEST,
-                format!("{display}: cannot read its metadata or volumes: {e}"),
-            );
+            return Rejection::BadRequest(format!(
+                "{display}: cannot read its metadata or volumes: {e}"
+            ))
+            .into();
         }
     };
-    let judged = pod::Judged {
-        size: template_size,
-        head: &head,
+    // Templates are never mutated or verified: the pods they create are.
+    let Judgement { warnings, outcome } = pod::judge(
+        &head,
+        template,
         namespace,
-        display: &display,
-        target: Target::Template,
-    };
-    pod::judge(&judged, template, settings, lookups)
+        &display,
+        settings,
+        lookups,
+        MissingServiceAccount::Warn,
+    );
+    match outcome {
+        Ok(_) => Verdict::accept(),
+        Err(rejection) => rejection.into(),
+    }
+    .with_warnings(warnings)
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@ use kubewarden_policy_sdk::host_capabilities::kubernetes::{
 use serde::Deserialize;
 
 use crate::names;
+use crate::object::Object;
+use crate::verdict::Rejection;
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 mod host;
 
@@ -25,30 +27,27 @@ pub trait Cluster {
 }
 
 /// Why a lookup failed; each variant maps to a rejection code (SPEC §9).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
     /// The object does not exist (after the uncached retry).
+    #[error("not found ({0})")]
     NotFound(String),
     /// The host capability failed: fail closed with 500.
+    #[error("host capability kubernetes failed: {0}")]
     Host(String),
     /// The host answered something that is not the expected object.
+    #[error("the host's answer could not be read: {0}")]
     Malformed(String),
 }
 
 impl LookupError {
-    /// A missing object is the request's fault (400); anything else is the host's (500).
-    pub fn code(&self) -> u16 {
+    /// The rejection of an object whose lookup failed, `context` saying what was looked up and
+    /// why. A missing object is the request's fault (400); anything else is the host's (500).
+    pub fn reject(&self, context: std::fmt::Arguments) -> Rejection {
+        let message = format!("{context}: {self}");
         match self {
-            Self::NotFound(_) => crate::verdict::BAD_REQUEST,
-            Self::Host(_) | Self::Malformed(_) => crate::verdict::HOST_FAILURE,
-        }
-    }
-
-    pub fn cause(&self) -> String {
-        match self {
-            Self::NotFound(e) => format!("not found ({e})"),
-            Self::Host(e) => format!("host capability kubernetes failed: {e}"),
-            Self::Malformed(e) => format!("the host's answer could not be read: {e}"),
+            Self::NotFound(_) => Rejection::BadRequest(message),
+            Self::Host(_) | Self::Malformed(_) => Rejection::HostFailure(message),
         }
     }
 }
@@ -80,19 +79,6 @@ pub struct SecretProviderClass {
 pub struct AccessDecision {
     pub allowed: bool,
     pub reason: String,
-}
-
-#[derive(Deserialize)]
-struct ObjectHead {
-    kind: Option<String>,
-    #[serde(default)]
-    metadata: ObjectMeta,
-}
-
-#[derive(Deserialize, Default)]
-struct ObjectMeta {
-    #[serde(default)]
-    annotations: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -159,13 +145,18 @@ impl<'c> Lookups<'c> {
                 ],
             )
             .and_then(|bytes| {
-                let head: ObjectHead = serde_json::from_slice(&bytes)
+                let object: Object = serde_json::from_slice(&bytes)
                     .map_err(|e| LookupError::Malformed(e.to_string()))?;
-                expect_kind(head.kind.as_deref(), "ServiceAccount")?;
+                expect_kind(object.kind.as_deref(), "ServiceAccount")?;
                 Ok(ServiceAccount {
                     namespace: namespace.to_owned(),
                     name: name.to_owned(),
-                    annotations: head.metadata.annotations,
+                    annotations: object
+                        .metadata
+                        .annotations
+                        .into_iter()
+                        .map(|(k, v)| (k.into_cow().into_owned(), v.into_cow().into_owned()))
+                        .collect(),
                 })
             });
         self.service_accounts

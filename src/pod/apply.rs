@@ -8,22 +8,16 @@ use std::rc::Rc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Rejection;
-use super::doc::Node;
-use super::head::Str;
-use super::plan::Plan;
+use super::Plan;
 use crate::format::quote;
+use crate::json::{Node, Str};
 use crate::names;
-use crate::verdict::BAD_REQUEST;
+use crate::verdict::Rejection;
 
 /// Mutate `pod` in place; `Ok(true)` when anything changed.
-pub fn apply(pod: &mut Node, plan: &Plan, display: &str) -> Result<bool, Rejection> {
-    let malformed = |what: &str| {
-        Rejection::new(
-            BAD_REQUEST,
-            format!("{display}: {what}; expected a Kubernetes Pod"),
-        )
-    };
+pub(super) fn apply(pod: &mut Node, plan: &Plan, display: &str) -> Result<bool, Rejection> {
+    let malformed =
+        |what: &str| Rejection::BadRequest(format!("{display}: {what}; expected a Kubernetes Pod"));
     let spec = pod
         .get_mut("spec")
         .filter(|spec| spec.is_object())
@@ -137,13 +131,10 @@ struct Place<'p> {
 
 impl Place<'_> {
     fn not_a_list(&self, field: &str) -> Rejection {
-        Rejection::new(
-            BAD_REQUEST,
-            format!(
-                "{}: spec.{}[{}].{field} is not a list",
-                self.display, self.list, self.index
-            ),
-        )
+        Rejection::BadRequest(format!(
+            "{}: spec.{}[{}].{field} is not a list",
+            self.display, self.list, self.index
+        ))
     }
 }
 
@@ -154,10 +145,9 @@ fn list_mut<'n, 'a>(
     display: &str,
 ) -> Result<&'n mut Vec<Node<'a>>, Rejection> {
     let not_a_list = || {
-        Rejection::new(
-            BAD_REQUEST,
-            format!("{display}: spec.{key} is not a list; expected a Kubernetes Pod"),
-        )
+        Rejection::BadRequest(format!(
+            "{display}: spec.{key} is not a list; expected a Kubernetes Pod"
+        ))
     };
     let slot = object.entry(key).ok_or_else(not_a_list)?;
     if slot.is_null() {
@@ -175,7 +165,7 @@ fn add_or_replace(list: &mut Vec<Node>, name: &str, text: &Rc<str>) -> Result<bo
     match list.iter_mut().find(|v| v.name() == Some(name)) {
         Some(existing) => {
             let cannot_read = |e: serde_json::Error| {
-                Rejection::new(BAD_REQUEST, format!("cannot read {}: {e}", quote(name)))
+                Rejection::BadRequest(format!("cannot read {}: {e}", quote(name)))
             };
             let same = existing.to_value().map_err(cannot_read)?
                 == serde_json::from_str::<Value>(text).map_err(cannot_read)?;
@@ -255,20 +245,17 @@ fn inject_mount(
         m.get("mountPath").and_then(Node::as_str) == Some(layout.mount_path)
             && m.name() != Some(layout.volume_name.as_str())
     }) {
-        return Err(Rejection::new(
-            BAD_REQUEST,
-            format!(
-                "{}: container {} already mounts volume {} at {}, where the Workload \
+        return Err(Rejection::BadRequest(format!(
+            "{}: container {} already mounts volume {} at {}, where the Workload \
                  Identity token volume {} must be mounted; mount it elsewhere, or list the \
                  container in annotation {}",
-                at.display,
-                quote(at.container),
-                quote(other.name().unwrap_or_default()),
-                layout.mount_path,
-                layout.volume_name,
-                names::SKIP_CONTAINERS
-            ),
-        ));
+            at.display,
+            quote(at.container),
+            quote(other.name().unwrap_or_default()),
+            layout.mount_path,
+            layout.volume_name,
+            names::SKIP_CONTAINERS
+        )));
     }
     add_or_replace(mounts, &layout.volume_name, &written.mount)
 }

@@ -1,220 +1,323 @@
-//! Pod CREATE (SPEC §4): opt-in check, ServiceAccount lookup, plan, surgical apply.
+//! Pod CREATE (SPEC §4): the pod rules run one way, read → look up → plan → authorize → verify
+//! or apply. [`judge`] runs the rules every pod and pod template share and returns a
+//! [`Judgement`]; [`evaluate`] decides, for an admitted pod, whether to verify (validate-only)
+//! or apply; `workload` decides what a missing ServiceAccount means for a template.
 
 mod apply;
-pub mod doc;
-pub mod head;
-pub mod layout;
-pub mod plan;
-pub mod proxy;
+mod layout;
+mod plan;
+mod proxy;
 mod verify;
+mod warnings;
 
-use crate::authorization::{self, Subject};
-use crate::cluster::{Lookups, ServiceAccount};
-use crate::format::quote;
-use crate::keys::{self, Holder};
+use crate::authorization::{self, Claims, Subject};
+use crate::cluster::{LookupError, Lookups, ServiceAccount};
+use crate::json::Node;
 use crate::legacy;
 use crate::names;
-use crate::request::AdmissionRequest;
+use crate::object::pod::{PodHead, PodText, expand_spec};
 use crate::settings::Settings;
-use crate::verdict::{BAD_REQUEST, Mutated, Verdict};
-use doc::Node;
-use head::{PodHead, PodText};
-use plan::{Plan, PodFacts};
-use proxy::ProxyRequest;
+use crate::verdict::{Mutated, Rejection, Verdict};
+
+pub(crate) use plan::{Plan, plan};
+pub(crate) use proxy::ProxyRequest;
 
 /// The most bytes reserved up front for writing a mutated pod (more are allocated if needed).
 const MAX_SIZE_HINT: usize = 8 << 20;
 
-/// A rejection on its way to becoming a [`Verdict`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub code: u16,
-    pub message: String,
+/// A pod CREATE as this module needs it, and no more of the request.
+pub(crate) struct PodInput<'a> {
+    pub object: PodObject<'a>,
+    /// The request's namespace and name (the object's own are used when these are empty).
+    pub namespace: &'a str,
+    pub name: &'a str,
+    /// About how many bytes of JSON the object is (to size what is written).
+    pub size: usize,
 }
 
-impl Rejection {
-    pub fn new(code: u16, message: String) -> Self {
-        Self { code, message }
-    }
+/// The pod's object: read in the envelope's pass, or still text when `object` came before
+/// `kind`.
+pub(crate) enum PodObject<'a> {
+    Read(PodText<'a>),
+    Text(&'a str),
+    Missing,
 }
 
-impl From<Rejection> for Verdict {
-    fn from(r: Rejection) -> Self {
-        Verdict::reject(r.code, r.message)
-    }
+/// What the later steps know about one pod or pod template, read once from its document.
+pub(crate) struct PodFacts<'p> {
+    pub head: &'p PodHead<'p>,
+    pub namespace: &'p str,
+    /// How messages start: `Pod ns/name`, or `Deployment ns/name: pod template`.
+    pub display: &'p str,
+    pub host_network: bool,
+    pub windows: bool,
+    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
+    pub literal_client_ids: Vec<(String, String)>,
 }
 
-pub fn evaluate(request: AdmissionRequest, settings: &Settings, lookups: &Lookups) -> Verdict {
-    let cannot_read = |e: serde_json::Error| {
-        Verdict::reject(
-            BAD_REQUEST,
-            format!(
-                "Pod {}/{}: cannot read its metadata or volumes: {e}",
-                request.namespace, request.name
+impl<'p> PodFacts<'p> {
+    /// `pod` read to the full spec shape.
+    pub fn new(head: &'p PodHead<'p>, namespace: &'p str, display: &'p str, pod: &Node) -> Self {
+        let spec = pod.get("spec");
+        Self {
+            head,
+            namespace,
+            display,
+            host_network: matches!(
+                spec.and_then(|s| s.get("hostNetwork")),
+                Some(Node::Bool(true))
             ),
-        )
+            windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
+            literal_client_ids: literal_client_ids(pod),
+        }
+    }
+
+    /// `(volume, SecretProviderClass)` of every Key Vault CSI volume.
+    pub fn csi_volumes(&self) -> Vec<(String, Option<String>)> {
+        self.head
+            .csi_provider_classes()
+            .map(|(v, c)| (v.to_owned(), c.map(str::to_owned)))
+            .collect()
+    }
+
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            object: self.display,
+            namespace: self.namespace,
+            service_account: self.head.service_account(),
+        }
+    }
+}
+
+/// What a missing ServiceAccount means to the caller of [`judge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MissingServiceAccount {
+    /// An admitted pod needs it now (SPEC §4.2).
+    Reject,
+    /// A workload template: GitOps may create it after the workload (SPEC §7).
+    Warn,
+}
+
+/// What the pod rules found, before anything is written.
+pub(crate) struct Judgement<'a> {
+    /// In the order they were found.
+    pub warnings: Vec<String>,
+    /// The refusal, or `Some` for an opted-in pod: its document read to the full spec shape
+    /// and its plan (which says, in its claims, whether the ServiceAccount was found).
+    pub outcome: Result<Option<(Node<'a>, Plan)>, Rejection>,
+}
+
+/// SPEC §4 for an admitted pod: judge it, then verify it (validate-only) or apply the plan.
+pub(crate) fn evaluate(input: PodInput, settings: &Settings, lookups: &Lookups) -> Verdict {
+    let cannot_read = |e: serde_json::Error| {
+        Verdict::from(Rejection::BadRequest(format!(
+            "Pod {}/{}: cannot read its metadata or volumes: {e}",
+            input.namespace, input.name
+        )))
     };
     let PodText {
         node: pod,
         metadata,
-    } = match (request.pod, request.object) {
-        (Some(pod), _) => pod,
-        // `object` came before `kind`: read it now.
-        (None, Some(raw)) => match PodText::parse(raw.get()) {
+    } = match input.object {
+        PodObject::Read(pod) => pod,
+        PodObject::Text(text) => match PodText::parse(text) {
             Ok(pod) => pod,
             Err(e) => return cannot_read(e),
         },
-        (None, None) => {
-            return Verdict::reject(BAD_REQUEST, "Pod admission request carries no object");
+        PodObject::Missing => {
+            return Rejection::BadRequest("Pod admission request carries no object".into()).into();
         }
     };
     let head = match PodHead::from_node(&pod, metadata) {
         Ok(head) => head,
         Err(e) => return cannot_read(e),
     };
-    let namespace = if request.namespace.is_empty() {
-        head.metadata.namespace.as_deref().unwrap_or_default()
-    } else {
-        &request.namespace
+    let namespace = match input.namespace {
+        "" => head.metadata.namespace.as_deref().unwrap_or_default(),
+        namespace => namespace,
     };
     let display = format!("Pod {namespace}/{}", head.display_name());
-    let judged = Judged {
-        size: request.size,
-        head: &head,
+    let Judgement { warnings, outcome } = judge(
+        &head,
+        pod,
         namespace,
-        display: &display,
-        target: Target::Pod,
+        &display,
+        settings,
+        lookups,
+        MissingServiceAccount::Reject,
+    );
+    let verdict = match outcome {
+        Ok(None) => Ok(Verdict::accept()),
+        Ok(Some((pod, plan))) if !settings.mutate => {
+            verify::verify(&pod, &head, &display, &plan, settings)
+                .map(|found| Verdict::accept().with_warnings(found))
+        }
+        Ok(Some((mut pod, plan))) => write(&mut pod, &plan, &display, input.size),
+        Err(rejection) => Err(rejection),
     };
-    judge(&judged, pod, settings, lookups)
+    verdict
+        .unwrap_or_else(Verdict::from)
+        .with_warnings(warnings)
 }
 
-/// What is being judged: an admitted pod (mutated when opted in), or a workload's pod
-/// template (checked only, SPEC §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Pod,
-    Template,
+/// Apply the plan; the mutated pod when anything changed.
+fn write(pod: &mut Node, plan: &Plan, display: &str, size: usize) -> Result<Verdict, Rejection> {
+    if !apply::apply(pod, plan, display)? {
+        return Ok(Verdict::accept());
+    }
+    let object = Mutated::write(size.min(MAX_SIZE_HINT) * 2, |out| pod.write(out))
+        .map_err(|e| Rejection::BadRequest(format!("{display}: cannot write it: {e}")))?;
+    Ok(Verdict::Mutate {
+        object,
+        warnings: Vec::new(),
+    })
 }
 
-/// One pod (or pod template) under judgement.
-pub struct Judged<'a> {
-    /// About how many bytes of JSON the object is (to size what is written).
-    pub size: usize,
-    pub head: &'a PodHead<'a>,
-    pub namespace: &'a str,
-    /// How messages start: `Pod ns/name`, or `Deployment ns/name: pod template`.
-    pub display: &'a str,
-    pub target: Target,
-}
-
-/// Every pod rule of SPEC §4, §4a, §6 and §8 for one pod or pod template.
-/// `pod` is the object as [`head::PodSeed`] reads it; its containers are read only on the paths
-/// that need them.
-pub fn judge(judged: &Judged, pod: Node, settings: &Settings, lookups: &Lookups) -> Verdict {
-    let Judged { head, display, .. } = *judged;
-    let mut warnings = key_warnings(head, display, settings);
-    match legacy::check(
+/// Every pod rule of SPEC §4, §4a, §6 and §8 shared by pods and pod templates. `pod` is the
+/// document as the envelope read it; its containers are read only on the paths that need them.
+pub(crate) fn judge<'a>(
+    head: &PodHead,
+    pod: Node<'a>,
+    namespace: &str,
+    display: &str,
+    settings: &Settings,
+    lookups: &Lookups,
+    missing: MissingServiceAccount,
+) -> Judgement<'a> {
+    let mut warnings = warnings::keys(head, display, settings);
+    let outcome = legacy::check(
         display,
         head.label(names::LEGACY_POD_IDENTITY_LABEL),
         settings,
-    ) {
-        Ok(warning) => warnings.extend(warning),
-        Err(rejection) => return Verdict::from(rejection).with_warnings(warnings),
-    }
-    let outcome = if head.opted_in() {
-        labelled(judged, pod, settings, lookups, &mut warnings)
-    } else {
-        unlabeled(judged, pod, settings, lookups)
-    };
-    match outcome {
-        Ok(verdict) => verdict,
-        Err(rejection) => Verdict::from(rejection),
-    }
-    .with_warnings(warnings)
+    )
+    .and_then(|legacy| {
+        warnings.extend(legacy);
+        let facts = (head, namespace, display);
+        if head.opted_in() {
+            labelled(facts, pod, settings, lookups, missing, &mut warnings).map(Some)
+        } else {
+            unlabeled(facts, pod, settings, lookups, &mut warnings).map(|()| None)
+        }
+    });
+    Judgement { warnings, outcome }
 }
 
-/// Warnings that need nothing but the pod's keys (SPEC §1, §4a, §4.11).
-fn key_warnings(head: &PodHead, display: &str, settings: &Settings) -> Vec<String> {
-    let binding_key = settings.identity_binding_annotation();
-    let labels = || head.metadata.labels.keys().map(|k| &**k);
-    let annotations = || head.metadata.annotations.keys().map(|k| &**k);
-    let mut warnings = keys::warnings(display, Holder::Pod, labels(), annotations(), &binding_key);
-    warnings.extend(keys::missing_label_warning(
-        display,
-        head.label(names::USE_LABEL),
-        annotations(),
-        &binding_key,
-    ));
-    warnings.extend(
-        ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)).warning(display),
-    );
-    warnings
-}
+type Named<'p> = (&'p PodHead<'p>, &'p str, &'p str);
 
 /// SPEC §4.1: no change; host calls only when a §6 check applies (a Key Vault CSI volume, a
 /// hand-written identity-binding token).
 fn unlabeled(
-    judged: &Judged,
+    (head, namespace, display): Named,
     pod: Node,
     settings: &Settings,
     lookups: &Lookups,
-) -> Result<Verdict, Rejection> {
-    let Judged {
-        head,
-        namespace,
-        display,
-        ..
-    } = *judged;
+    warnings: &mut Vec<String>,
+) -> Result<(), Rejection> {
     let binding = head.requests_token_for(&settings.identity_binding.audience);
-    let has_csi = head.csi_provider_classes().next().is_some();
-    if !binding && !has_csi {
-        return Ok(Verdict::accept());
+    if !binding && head.csi_provider_classes().next().is_none() {
+        return Ok(());
     }
     let pod = read_spec(pod, display)?;
-    let sa = if binding {
-        Some(service_account(
-            lookups,
-            namespace,
-            head.service_account(),
-            display,
-        )?)
-    } else {
-        None
+    let facts = PodFacts::new(head, namespace, display, &pod);
+    let sa = match binding {
+        true => Some(service_account(&facts, lookups)?),
+        false => None,
     };
-    let warnings = authorize(judged, &pod, sa.as_ref(), binding, settings, lookups)?;
-    Ok(Verdict::accept().with_warnings(warnings))
+    let claims = Claims::new(
+        binding,
+        sa.as_ref(),
+        &facts.literal_client_ids,
+        facts.csi_volumes(),
+    );
+    warnings.extend(authorization::authorize(
+        &claims,
+        &facts.subject(),
+        settings,
+        lookups,
+    )?);
+    Ok(())
+}
+
+/// The opted-in path: read the containers, look up the ServiceAccount, plan, authorize.
+fn labelled<'a>(
+    (head, namespace, display): Named,
+    pod: Node<'a>,
+    settings: &Settings,
+    lookups: &Lookups,
+    missing: MissingServiceAccount,
+    warnings: &mut Vec<String>,
+) -> Result<(Node<'a>, Plan), Rejection> {
+    let pod = read_spec(pod, display)?;
+    let facts = PodFacts::new(head, namespace, display, &pod);
+    let sa = match service_account(&facts, lookups) {
+        Ok(sa) => Some(sa),
+        Err(Missing(_)) if missing == MissingServiceAccount::Warn => {
+            warnings.push(format!(
+                "{display}: ServiceAccount {namespace}/{} does not exist (yet); its pods will be \
+                 rejected until it does",
+                head.service_account()
+            ));
+            None
+        }
+        Err(Failed(rejection) | Missing(rejection)) => return Err(rejection),
+    };
+    let plan = plan(&facts, sa.as_ref(), settings)?;
+    warnings.extend(authorization::authorize(
+        &plan.claims,
+        &facts.subject(),
+        settings,
+        lookups,
+    )?);
+    if sa.is_some() {
+        warnings.extend(warnings::labelled(&facts, &pod, &plan));
+    }
+    warnings.extend(warnings::windows(&pod, display));
+    Ok((pod, plan))
 }
 
 /// Read the containers and the node-placement fields too (SPEC §4 and §6 need env and mounts).
 fn read_spec<'a>(mut pod: Node<'a>, display: &str) -> Result<Node<'a>, Rejection> {
-    pod.expand_spec()
-        .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot read it: {e}")))?;
+    expand_spec(&mut pod)
+        .map_err(|e| Rejection::BadRequest(format!("{display}: cannot read it: {e}")))?;
     Ok(pod)
 }
 
-/// The SPEC §6 checks for one pod.
-fn authorize(
-    judged: &Judged,
-    pod: &Node,
-    sa: Option<&ServiceAccount>,
-    identity_binding: bool,
-    settings: &Settings,
-    lookups: &Lookups,
-) -> Result<Vec<String>, Rejection> {
-    let head = judged.head;
-    let subject = Subject {
-        object: judged.display,
-        namespace: judged.namespace,
-        service_account: head.service_account(),
-        sa,
-        literal_client_ids: literal_client_ids(pod),
-        csi_volumes: head
-            .csi_provider_classes()
-            .map(|(v, c)| (v.to_owned(), c.map(str::to_owned)))
-            .collect(),
-        identity_binding,
-    };
-    authorization::authorize(&subject, settings, lookups)
+/// A failed ServiceAccount lookup: the object is missing, or the lookup failed.
+enum SaError {
+    Missing(Rejection),
+    Failed(Rejection),
+}
+use SaError::{Failed, Missing};
+
+fn service_account(facts: &PodFacts, lookups: &Lookups) -> Result<ServiceAccount, SaError> {
+    let (namespace, name) = (facts.namespace, facts.head.service_account());
+    lookups.service_account(namespace, name).map_err(|e| {
+        let rejection = e.reject(format_args!(
+            "{}: cannot read ServiceAccount {namespace}/{name}, which Workload Identity needs \
+             for the pod's client ID",
+            facts.display
+        ));
+        match e {
+            LookupError::NotFound(_) => Missing(rejection),
+            _ => Failed(rejection),
+        }
+    })
+}
+
+impl From<SaError> for Rejection {
+    fn from(e: SaError) -> Self {
+        let (Missing(rejection) | Failed(rejection)) = e;
+        rejection
+    }
+}
+
+/// Every container of the pod, init containers first, as JSON objects.
+pub(crate) fn containers<'n, 'a>(pod: &'n Node<'a>) -> impl Iterator<Item = &'n Node<'a>> {
+    ["initContainers", "containers"]
+        .into_iter()
+        .filter_map(|list| pod.get("spec")?.get(list)?.as_list())
+        .flatten()
+        .filter(|c| c.is_object())
 }
 
 /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
@@ -232,153 +335,6 @@ fn literal_client_ids(pod: &Node) -> Vec<(String, String)> {
                 .map(move |v| (name.to_owned(), v.to_owned()))
         })
         .collect()
-}
-
-/// The opted-in path: read the whole pod, look up its ServiceAccount, plan, apply.
-fn labelled(
-    judged: &Judged,
-    pod: Node,
-    settings: &Settings,
-    lookups: &Lookups,
-    warnings: &mut Vec<String>,
-) -> Result<Verdict, Rejection> {
-    let Judged {
-        size,
-        head,
-        namespace,
-        display,
-        target,
-    } = *judged;
-    let mut pod = read_spec(pod, display)?;
-    let spec = pod.get("spec");
-    let (sa, sa_found) = match service_account(lookups, namespace, head.service_account(), display)
-    {
-        Ok(sa) => (sa, true),
-        // SPEC §7: GitOps may create the ServiceAccount after the workload.
-        Err(rejection) if target == Target::Template && rejection.code == BAD_REQUEST => {
-            warnings.push(format!(
-                "{display}: ServiceAccount {namespace}/{} does not exist (yet); its pods will be \
-                 rejected until it does",
-                head.service_account()
-            ));
-            (ServiceAccount::default(), false)
-        }
-        Err(rejection) => return Err(rejection),
-    };
-    let facts = PodFacts {
-        head,
-        display,
-        namespace,
-        host_network: matches!(
-            spec.and_then(|s| s.get("hostNetwork")),
-            Some(Node::Bool(true))
-        ),
-        windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
-    };
-    let plan = plan::plan(&facts, &sa, settings)?;
-    let binding = sa_found
-        && (plan::uses_identity_binding(head, settings)
-            || head.requests_token_for(&settings.identity_binding.audience));
-    let known_sa = sa_found.then_some(&sa);
-    warnings.extend(authorize(
-        judged, &pod, known_sa, binding, settings, lookups,
-    )?);
-    if sa_found {
-        warnings.extend(labelled_warnings(&pod, &plan, display));
-    }
-    warnings.extend(windows_warning(&pod, display));
-    if !settings.mutate && target == Target::Pod {
-        let audience = if plan::uses_identity_binding(head, settings) {
-            &settings.identity_binding.audience
-        } else {
-            &settings.audience
-        };
-        warnings.extend(verify::verify(
-            &pod, head, display, &plan.skip, audience, settings,
-        )?);
-    }
-    if !settings.mutate || target == Target::Template {
-        return Ok(Verdict::accept());
-    }
-    if apply::apply(&mut pod, &plan, display)? {
-        let object = Mutated::write(size.min(MAX_SIZE_HINT) * 2, |out| pod.write(out))
-            .map_err(|e| Rejection::new(BAD_REQUEST, format!("{display}: cannot write it: {e}")))?;
-        Ok(Verdict::Mutate {
-            object,
-            warnings: Vec::new(),
-        })
-    } else {
-        Ok(Verdict::accept())
-    }
-}
-
-fn service_account(
-    lookups: &Lookups,
-    namespace: &str,
-    name: &str,
-    display: &str,
-) -> Result<ServiceAccount, Rejection> {
-    lookups.service_account(namespace, name).map_err(|e| {
-        Rejection::new(
-            e.code(),
-            format!(
-                "{display}: cannot read ServiceAccount {namespace}/{name}, which Workload \
-                 Identity needs for the pod's client ID: {}",
-                e.cause()
-            ),
-        )
-    })
-}
-
-/// Every container of the pod, init containers first, as JSON objects.
-pub fn containers<'n, 'a>(pod: &'n Node<'a>) -> impl Iterator<Item = &'n Node<'a>> {
-    ["initContainers", "containers"]
-        .into_iter()
-        .filter_map(|list| pod.get("spec")?.get(list)?.as_list())
-        .flatten()
-        .filter(|c| c.is_object())
-}
-
-/// SPEC §4.11: a pod aimed at Windows nodes must say so in `spec.os.name`, or the kubelet
-/// fails to set the projected token's ownership.
-fn windows_warning(pod: &Node, display: &str) -> Option<String> {
-    let spec = pod.get("spec")?;
-    let targets_windows = spec
-        .get("nodeSelector")
-        .and_then(|s| s.get("kubernetes.io/os")?.as_str())
-        == Some("windows");
-    let declares_windows =
-        spec.get("os").and_then(|os| os.get("name")?.as_str()) == Some("windows");
-    (targets_windows && !declares_windows).then(|| {
-        format!(
-            "{display}: nodeSelector kubernetes.io/os: windows without spec.os.name: windows; \
-             set spec.os.name, or the kubelet fails to prepare the projected token volume"
-        )
-    })
-}
-
-/// SPEC §4.11: no client ID at all; skip-containers entries that name no container.
-fn labelled_warnings(pod: &Node, plan: &Plan, display: &str) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if plan.client_id.is_none() && literal_client_ids(pod).is_empty() {
-        warnings.push(format!(
-            "{display}: no client ID: its ServiceAccount has no {} annotation and no \
-             container sets AZURE_CLIENT_ID, so it starts without an identity",
-            names::CLIENT_ID
-        ));
-    }
-    let mut present: Vec<&str> = containers(pod).filter_map(Node::name).collect();
-    if plan.proxy.is_some() {
-        present.extend([names::PROXY_CONTAINER, names::PROXY_INIT_CONTAINER]);
-    }
-    for entry in plan.skip.iter().filter(|s| !present.contains(&s.as_str())) {
-        warnings.push(format!(
-            "{display}: annotation {} names {}, which is not a container of this pod",
-            names::SKIP_CONTAINERS,
-            quote(entry)
-        ));
-    }
-    warnings
 }
 
 #[cfg(test)]

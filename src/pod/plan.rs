@@ -5,17 +5,19 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::Rejection;
-use super::head::PodHead;
+use super::PodFacts;
 use super::layout::Layout;
 use super::proxy::{self, ProxyRequest};
+use crate::authorization::Claims;
 use crate::cluster::ServiceAccount;
-use crate::format::quote;
+use crate::format::{parse_expiration, quote};
 use crate::names;
+use crate::object::pod::PodHead;
 use crate::settings::{CaSource, Settings};
-use crate::verdict::{BAD_REQUEST, FORBIDDEN};
+use crate::verdict::Rejection;
 
-/// Everything the apply step writes.
+/// Everything the later steps need: what `apply` writes, what `verify` expects, what
+/// `authorize` checks. Nothing after [`plan`] recomputes any of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub layout: Layout,
@@ -23,11 +25,16 @@ pub struct Plan {
     pub env: Vec<(&'static str, String)>,
     /// The projected token volume, as JSON text.
     pub volume: String,
+    /// The token's audience: `audience`, or `identityBinding.audience` for identity binding.
+    pub audience: String,
     /// The proxy containers to add, when the pod asked for them.
     pub proxy: Option<ProxyPlan>,
     /// Containers that get nothing injected.
     pub skip: BTreeSet<String>,
+    /// The ServiceAccount's client ID, when it has one.
     pub client_id: Option<String>,
+    /// Every client ID the pod would use, for `authorize`.
+    pub claims: Claims,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,18 +44,18 @@ pub struct ProxyPlan {
     pub native: bool,
 }
 
-/// What the plan needs to know about the pod beyond its head.
-pub struct PodFacts<'p> {
-    pub head: &'p PodHead<'p>,
-    /// `namespace/name` for messages.
-    pub display: &'p str,
-    pub namespace: &'p str,
-    pub host_network: bool,
-    pub windows: bool,
-}
-
-pub fn plan(pod: &PodFacts, sa: &ServiceAccount, settings: &Settings) -> Result<Plan, Rejection> {
+/// The plan of an opted-in pod. `sa` is its ServiceAccount, `None` when it does not exist
+/// (a workload template's, SPEC §7): then the pod is planned without its annotations and no
+/// identity-binding review applies (there is no client ID to review yet).
+pub fn plan(
+    pod: &PodFacts,
+    sa: Option<&ServiceAccount>,
+    settings: &Settings,
+) -> Result<Plan, Rejection> {
     let head = pod.head;
+    let none = ServiceAccount::default();
+    let known = sa;
+    let sa = sa.unwrap_or(&none);
     let proxy = proxy_plan(pod, settings)?;
     let expiration = token_expiration(pod, sa)?;
     let client_id = sa
@@ -78,16 +85,13 @@ pub fn plan(pod: &PodFacts, sa: &ServiceAccount, settings: &Settings) -> Result<
         match config.token_proxy.as_deref() {
             Some(token_proxy) => env.push((names::ENV_TOKEN_PROXY, token_proxy.to_owned())),
             None if settings.mutate => {
-                return Err(Rejection::new(
-                    BAD_REQUEST,
-                    format!(
-                        "{}: annotation {} asks for an identity binding, but identity \
-                         binding is not configured in this policy (setting \
-                         identityBinding.tokenProxy is empty); set it, or remove the annotation",
-                        pod.display,
-                        settings.identity_binding_annotation()
-                    ),
-                ));
+                return Err(Rejection::BadRequest(format!(
+                    "{}: annotation {} asks for an identity binding, but identity binding is \
+                     not configured in this policy (setting identityBinding.tokenProxy is \
+                     empty); set it, or remove the annotation",
+                    pod.display,
+                    settings.identity_binding_annotation()
+                )));
             }
             // Validate-only: the managed webhook injects the proxy address.
             None => {}
@@ -110,19 +114,28 @@ pub fn plan(pod: &PodFacts, sa: &ServiceAccount, settings: &Settings) -> Result<
     };
     env.retain(|(_, value)| !value.is_empty());
     let volume = serde_json::to_string(&layout.volume(expiration, audience, ca)).map_err(|e| {
-        Rejection::new(
-            BAD_REQUEST,
-            format!("{}: cannot write the token volume: {e}", pod.display),
-        )
+        Rejection::BadRequest(format!(
+            "{}: cannot write the token volume: {e}",
+            pod.display
+        ))
     })?;
+    let review_binding = known.is_some()
+        && (binding || head.requests_token_for(&settings.identity_binding.audience));
 
     Ok(Plan {
         layout,
         env,
         volume,
+        audience: audience.to_owned(),
         proxy,
         skip: skip_containers(head.annotation(names::SKIP_CONTAINERS)),
         client_id,
+        claims: Claims::new(
+            review_binding,
+            known,
+            &pod.literal_client_ids,
+            pod.csi_volumes(),
+        ),
     })
 }
 
@@ -159,29 +172,13 @@ fn token_expiration(pod: &PodFacts, sa: &ServiceAccount) -> Result<i64, Rejectio
         return Ok(names::DEFAULT_TOKEN_EXPIRATION);
     };
     parse_expiration(value).map_err(|accepted| {
-        Rejection::new(
-            BAD_REQUEST,
-            format!(
-                "{}: annotation {} on {source} has value {}; {accepted}",
-                pod.display,
-                names::TOKEN_EXPIRATION,
-                quote(value)
-            ),
-        )
+        Rejection::BadRequest(format!(
+            "{}: annotation {} on {source} has value {}; {accepted}",
+            pod.display,
+            names::TOKEN_EXPIRATION,
+            quote(value)
+        ))
     })
-}
-
-/// An integer number of seconds in 3600..=86400; the error says what is accepted.
-pub fn parse_expiration(value: &str) -> Result<i64, String> {
-    let range = format!(
-        "expected an integer number of seconds from {} to {}",
-        names::MIN_TOKEN_EXPIRATION,
-        names::MAX_TOKEN_EXPIRATION
-    );
-    match value.parse::<i64>() {
-        Ok(n) if (names::MIN_TOKEN_EXPIRATION..=names::MAX_TOKEN_EXPIRATION).contains(&n) => Ok(n),
-        _ => Err(range),
-    }
 }
 
 fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, Rejection> {
@@ -189,15 +186,11 @@ fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, 
     if ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)) != ProxyRequest::Yes {
         return Ok(None);
     }
-    let reject = |code, why: String| {
-        Err(Rejection::new(
-            code,
-            format!("{}: annotation {}: {why}", pod.display, names::INJECT_PROXY),
-        ))
-    };
+    let message = |why: &str| format!("{}: annotation {}: {why}", pod.display, names::INJECT_PROXY);
+    let reject = |code: fn(String) -> Rejection, why: String| Err(code(message(&why)));
     if pod.host_network {
         return reject(
-            BAD_REQUEST,
+            Rejection::BadRequest,
             "the proxy cannot be injected into a pod with spec.hostNetwork: true (its init \
              container would rewrite the node's iptables); remove one or the other"
                 .to_owned(),
@@ -205,7 +198,7 @@ fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, 
     }
     if pod.windows {
         return reject(
-            BAD_REQUEST,
+            Rejection::BadRequest,
             "the proxy images are Linux-only and this pod has spec.os.name: windows; remove \
              the annotation"
                 .to_owned(),
@@ -213,7 +206,7 @@ fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, 
     }
     if !settings.proxy_allowed_in(pod.namespace) {
         return reject(
-            FORBIDDEN,
+            Rejection::Forbidden,
             format!(
                 "pods in namespace {} may not request the proxy (its init container is \
                  privileged); allowed namespaces (setting proxy.allowedNamespaces): {}",
@@ -223,7 +216,7 @@ fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, 
         );
     }
     let port = proxy::port(head.annotation(names::PROXY_PORT))
-        .map_err(|why| Rejection::new(BAD_REQUEST, format!("{}: {why}", pod.display)))?;
+        .map_err(|why| Rejection::BadRequest(format!("{}: {why}", pod.display)))?;
     Ok(Some(ProxyPlan {
         init_container: proxy::init_container(&settings.proxy, port),
         sidecar: proxy::sidecar(&settings.proxy, port),

@@ -1,25 +1,24 @@
 //! SPEC §10: in validate-only mode this policy runs after every mutating webhook, so it can
 //! see what the (fail-open) Workload Identity webhook did — or did not — do to an opted-in pod.
 
-use super::Rejection;
-use super::containers;
-use super::doc::Node;
-use super::head::PodHead;
+use super::{Plan, containers};
 use crate::format::quote;
+use crate::json::Node;
 use crate::names;
+use crate::object::pod::PodHead;
 use crate::settings::{Settings, VerifyInjection};
-use crate::verdict::BAD_REQUEST;
+use crate::verdict::Rejection;
 
-/// Judge an opted-in pod's injection. `skip` are its skip-containers entries; `audience` the
+/// Judge an opted-in pod's injection against its plan: its skip-containers entries, and the
 /// token audience the webhook would have used.
-pub fn verify(
+pub(super) fn verify(
     pod: &Node,
     head: &PodHead,
     display: &str,
-    skip: &std::collections::BTreeSet<String>,
-    audience: &str,
+    plan: &Plan,
     settings: &Settings,
 ) -> Result<Vec<String>, Rejection> {
+    let (skip, audience) = (&plan.skip, plan.audience.as_str());
     if settings.verify_injection == VerifyInjection::Off {
         return Ok(Vec::new());
     }
@@ -51,10 +50,9 @@ pub fn verify(
             names::ENV_FEDERATED_TOKEN_FILE
         );
         return match settings.verify_injection {
-            VerifyInjection::Reject => Err(Rejection::new(
-                BAD_REQUEST,
-                format!("{message} (setting verifyInjection: reject)"),
-            )),
+            VerifyInjection::Reject => Err(Rejection::BadRequest(format!(
+                "{message} (setting verifyInjection: reject)"
+            ))),
             _ => Ok(vec![message]),
         };
     }

@@ -1,58 +1,62 @@
-//! The few fields every pod is read for, deserialized with borrowed strings and without
-//! touching containers: this is the path every pod of the cluster takes (SPEC §4.1).
-
-use std::borrow::Cow;
-use std::collections::BTreeMap;
+//! A pod's document, read once in the envelope's pass: `metadata`, then `spec` to the shape
+//! its path needs (the containers only for opted-in pods), every other member kept raw. From
+//! it, [`PodHead`]: the few fields every pod is read for, without touching containers: the
+//! path every pod of the cluster takes (SPEC §4.1).
 
 use serde::Deserialize;
-
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::doc::{Node, SPEC, SPEC_LIGHT, Shape, ShapeSeed};
+use super::Metadata;
+use crate::json::{Node, Shape, ShapeSeed, Str, StrMap, nullable};
 use crate::names;
 
-/// A string borrowed from the request when it has no escapes, owned otherwise. Unlike a bare
-/// `Cow`, it borrows inside maps and lists too.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Str<'a>(pub Cow<'a, str>);
+/// An env var or a volume mount: what the policy matches them by.
+const ENTRY: Shape = Shape::Object(&[
+    ("name", Shape::Any),
+    ("value", Shape::Any),
+    ("mountPath", Shape::Any),
+]);
+const CONTAINER: Shape = Shape::Object(&[
+    ("name", Shape::Any),
+    ("env", Shape::List(&ENTRY)),
+    ("volumeMounts", Shape::List(&ENTRY)),
+]);
+/// The spec of an opted-in pod: what the head reads, and what a plan is applied to.
+pub const SPEC: Shape = Shape::Object(&[
+    ("containers", CONTAINERS),
+    ("initContainers", CONTAINERS),
+    ("serviceAccountName", Shape::Any),
+    ("volumes", VOLUMES),
+    ("hostNetwork", Shape::Any),
+    ("os", Shape::Any),
+    ("nodeSelector", Shape::Any),
+]);
+/// A volume's name is read; the head reads `csi` and `projected` from their raw text.
+const VOLUMES: Shape = Shape::List(&Shape::Object(&[("name", Shape::Any)]));
 
-impl std::ops::Deref for Str<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
+/// The spec of every other pod, on the path every pod of the cluster takes: only what the head
+/// reads (the ServiceAccount name, the volume names); the containers and the rest stay raw text
+/// until a path that needs them [`expands`](expand_spec) the spec.
+pub const SPEC_LIGHT: Shape =
+    Shape::Object(&[("serviceAccountName", Shape::Any), ("volumes", VOLUMES)]);
+const CONTAINERS: Shape = Shape::List(&CONTAINER);
 
-impl std::borrow::Borrow<str> for Str<'_> {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v)))
-            }
+/// Read the members of a spec read to [`SPEC_LIGHT`] that only [`SPEC`] structures (the
+/// containers, `hostNetwork`, `os`, `nodeSelector`), so that the spec is as [`SPEC`] reads it.
+pub fn expand_spec(pod: &mut Node) -> Result<(), serde_json::Error> {
+    let (Some(spec), Shape::Object(members)) = (pod.get_mut("spec"), SPEC) else {
+        return Ok(());
+    };
+    for (key, shape) in members {
+        if let Some(node) = spec.get_mut(key)
+            && let Node::Raw(raw) = *node
+        {
+            *node = Node::parse(raw.get(), *shape)?;
         }
-        deserializer.deserialize_str(Visitor)
     }
+    Ok(())
 }
-
-pub type StrMap<'a> = BTreeMap<Str<'a>, Str<'a>>;
 
 /// `metadata` and the volume list of a pod (or of a pod template), built by
 /// [`PodHead::from_node`].
@@ -62,27 +66,10 @@ pub struct PodHead<'a> {
     pub spec: SpecHead<'a>,
 }
 
-#[derive(Deserialize, Default, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct Metadata<'a> {
-    #[serde(borrow, default)]
-    pub name: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    pub generate_name: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    pub namespace: Option<Str<'a>>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
-    pub labels: StrMap<'a>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
-    pub annotations: StrMap<'a>,
-}
-
 impl Metadata<'_> {
     /// Opted in: the label is exactly `"true"`, as a label selector would match it.
     pub fn opted_in(&self) -> bool {
-        self.labels
-            .get(names::USE_LABEL)
-            .is_some_and(|v| &**v == "true")
+        self.label(names::USE_LABEL) == Some("true")
     }
 }
 
@@ -166,15 +153,6 @@ pub struct TokenProjectionHead<'a> {
     pub audience: Option<Str<'a>>,
 }
 
-/// `null` reads as the type's default, as the API server treats it.
-fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 /// A Pod object as the envelope reads it: `metadata` first (it comes first in every
 /// Kubernetes serialization), then `spec` to the full [`SPEC`] shape when the metadata opts
 /// the pod in, and to [`SPEC_LIGHT`] otherwise, so that only opted-in pods pay for reading
@@ -244,11 +222,11 @@ impl<'de> Visitor<'de> for PodSeed {
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<PodText<'de>, E> {
-        Ok(PodText::other(Node::Str(Str(Cow::Borrowed(v)))))
+        Ok(PodText::other(Node::Str(Str::new(v))))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<PodText<'de>, E> {
-        Ok(PodText::other(Node::Str(Str(Cow::Owned(v.to_owned())))))
+        Ok(PodText::other(Node::Str(Str::owned(v.to_owned()))))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PodText<'de>, A::Error> {
@@ -372,11 +350,11 @@ impl<'a> PodHead<'a> {
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.metadata.labels.get(key).map(|v| &**v)
+        self.metadata.label(key)
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.metadata.annotations.get(key).map(|v| &**v)
+        self.metadata.annotation(key)
     }
 
     /// The name upstream hashes for the `v1.6` volume name: `metadata.name`, or
@@ -402,3 +380,7 @@ impl<'a> PodHead<'a> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "pod_tests.rs"]
+mod tests;

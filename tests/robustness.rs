@@ -6,8 +6,8 @@ use kubewarden_policy_sdk::response::ValidationResponse;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::cluster::fake::FakeCluster;
-use crate::testing::*;
+use azure_workload_identity_policy::cluster::fake::FakeCluster;
+use azure_workload_identity_policy::testing::*;
 
 const KEYS: &[&str] = &[
     "metadata",
@@ -220,7 +220,7 @@ proptest! {
         } else {
             bytes
         };
-        let response = crate::evaluate(&payload, &cluster());
+        let response = azure_workload_identity_policy::evaluate(&payload, &cluster());
         assert_valid(&response)?;
     }
 }
@@ -245,7 +245,8 @@ fn deep_nesting_and_huge_strings_are_answered() {
     pod["spec"]["containers"][0]["futureField"] = deep;
     let payload =
         json!({ "request": pod_request("ns", pod), "settings": binding_settings() }).to_string();
-    let answer = crate::respond(payload.as_bytes(), &cluster()).unwrap_or_default();
+    let answer =
+        azure_workload_identity_policy::respond(payload.as_bytes(), &cluster()).unwrap_or_default();
     let answer = String::from_utf8(answer).unwrap_or_default();
     assert!(answer.contains(r#","accepted":true,"#), "{answer:.200}");
     assert!(answer.contains(&format!("{}\"leaf\"{}", "[".repeat(300), "]".repeat(300))));
@@ -387,7 +388,9 @@ fn object_before_kind_is_judged_the_same() {
         binding_settings()
     );
     assert!(reordered.find("\"object\"") < reordered.find("\"kind\""));
-    let answer = |payload: &str| crate::respond(payload.as_bytes(), &cluster()).unwrap_or_default();
+    let answer = |payload: &str| {
+        azure_workload_identity_policy::respond(payload.as_bytes(), &cluster()).unwrap_or_default()
+    };
     let first = answer(&sorted);
     assert!(String::from_utf8_lossy(&first).contains(r#","accepted":true,"#));
     assert_eq!(
@@ -442,13 +445,15 @@ fn profile_wi_pod() {
     .unwrap_or_default();
     let request: Value = serde_json::from_str(&request).unwrap_or_default();
     let payload = json!({ "request": request["request"], "settings": {} }).to_string();
-    let cluster = crate::cluster::fake::FakeCluster::new().with_service_account(
-        "team-a",
-        "workload-sa",
-        json!({ "azure.workload.identity/client-id": "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c" }),
-    );
+    let cluster = azure_workload_identity_policy::cluster::fake::FakeCluster::new()
+        .with_service_account(
+            "team-a",
+            "workload-sa",
+            json!({ "azure.workload.identity/client-id": "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c" }),
+        );
     for _ in 0..1000 {
-        let answer = crate::respond(payload.as_bytes(), &cluster).unwrap_or_default();
+        let answer = azure_workload_identity_policy::respond(payload.as_bytes(), &cluster)
+            .unwrap_or_default();
         assert!(answer.len() > 1000);
     }
 }

@@ -1,7 +1,9 @@
 //! The shaped reading and writing of pods: round trips, shapes, repeated keys, wrong types.
 
 use super::*;
+use crate::json::{Node, Shape};
 use proptest::prelude::*;
+use serde_json::Value;
 use serde_json::json;
 
 /// A pod as the opted-in path reads it.

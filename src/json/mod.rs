@@ -1,10 +1,20 @@
-//! A pod read once, as deep as the policy needs and no deeper: the members SPEC §4 may touch
-//! (containers, their env and mounts, volumes) are structured, every other member stays the
-//! raw text it came as and is written back byte for byte. Reading and writing a pod this way
-//! costs a scan and a copy, where a `serde_json::Value` costs an allocation per key and value
-//! each way; the opted-in path is the one every Workload Identity pod of the cluster takes.
+//! The partial JSON document: text read to a [`Shape`], as deep as a caller needs and no
+//! deeper; every member the shape does not name stays the raw text it came as and is written
+//! back byte for byte. Reading and writing a document this way costs a scan and a copy, where a
+//! `serde_json::Value` costs an allocation per key and value each way. A leaf module: it knows
+//! JSON, not Kubernetes.
+//!
+//! Two invariants make writing back verbatim correct:
+//! - a [`Str`] that borrows from the document had no escapes there, so it is written as it was
+//!   (its field is private; every constructor keeps the rule);
+//! - numbers are `serde_json::Number`s read as numbers, which needs serde_json WITHOUT its
+//!   `arbitrary_precision` feature (with it, numbers arrive as one-member maps and would be
+//!   written back as objects); a test fails if a dependency ever switches it on.
 
-use std::borrow::Cow;
+mod str;
+
+pub use self::str::{Str, StrMap, nullable};
+
 use std::fmt;
 use std::rc::Rc;
 
@@ -12,8 +22,6 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
-
-use super::head::Str;
 
 /// How deep to read a part of the document.
 #[derive(Debug, Clone, Copy)]
@@ -27,37 +35,6 @@ pub enum Shape {
     /// A list whose elements are read with this shape.
     List(&'static Shape),
 }
-
-/// An env var or a volume mount: what the policy matches them by.
-const ENTRY: Shape = Shape::Object(&[
-    ("name", Shape::Any),
-    ("value", Shape::Any),
-    ("mountPath", Shape::Any),
-]);
-const CONTAINER: Shape = Shape::Object(&[
-    ("name", Shape::Any),
-    ("env", Shape::List(&ENTRY)),
-    ("volumeMounts", Shape::List(&ENTRY)),
-]);
-/// The spec of an opted-in pod: what the head reads, and what a plan is applied to.
-pub const SPEC: Shape = Shape::Object(&[
-    ("containers", CONTAINERS),
-    ("initContainers", CONTAINERS),
-    ("serviceAccountName", Shape::Any),
-    ("volumes", VOLUMES),
-    ("hostNetwork", Shape::Any),
-    ("os", Shape::Any),
-    ("nodeSelector", Shape::Any),
-]);
-/// A volume's name is read; the head reads `csi` and `projected` from their raw text.
-const VOLUMES: Shape = Shape::List(&Shape::Object(&[("name", Shape::Any)]));
-
-/// The spec of every other pod, on the path every pod of the cluster takes: only what the head
-/// reads (the ServiceAccount name, the volume names); the containers and the rest stay raw text
-/// until a path that needs them [`expands`](Node::expand_spec) the spec.
-pub const SPEC_LIGHT: Shape =
-    Shape::Object(&[("serviceAccountName", Shape::Any), ("volumes", VOLUMES)]);
-const CONTAINERS: Shape = Shape::List(&CONTAINER);
 
 /// A JSON document read to a [`Shape`]; [`Node::Json`] holds what the policy wrote.
 #[derive(Debug, Clone)]
@@ -94,31 +71,15 @@ impl<'a> Node<'a> {
             Value::Null => Node::Null,
             Value::Bool(b) => Node::Bool(b),
             Value::Number(n) => Node::Number(n),
-            Value::String(s) => Node::Str(Str(Cow::Owned(s))),
+            Value::String(s) => Node::Str(Str::owned(s)),
             Value::Array(items) => Node::List(items.into_iter().map(Node::from_value).collect()),
             Value::Object(members) => Node::Object(
                 members
                     .into_iter()
-                    .map(|(k, v)| (Str(Cow::Owned(k)), Node::from_value(v)))
+                    .map(|(k, v)| (Str::owned(k), Node::from_value(v)))
                     .collect(),
             ),
         }
-    }
-
-    /// Read the members of a spec read to [`SPEC_LIGHT`] that only [`SPEC`] structures (the
-    /// containers, `hostNetwork`, `os`, `nodeSelector`), so that the spec is as [`SPEC`] reads it.
-    pub fn expand_spec(&mut self) -> Result<(), serde_json::Error> {
-        let (Some(spec), Shape::Object(members)) = (self.get_mut("spec"), SPEC) else {
-            return Ok(());
-        };
-        for (key, shape) in members {
-            if let Some(node) = spec.get_mut(key)
-                && let Node::Raw(raw) = *node
-            {
-                *node = Node::parse(raw.get(), *shape)?;
-            }
-        }
-        Ok(())
     }
 
     /// The member `key` of an object (the last one when repeated).
@@ -152,7 +113,7 @@ impl<'a> Node<'a> {
         let index = match members.iter().rposition(|(k, _)| &**k == key) {
             Some(index) => index,
             None => {
-                members.push((Str(Cow::Borrowed(key)), Node::Null));
+                members.push((Str::new(key), Node::Null));
                 members.len() - 1
             }
         };
@@ -262,14 +223,14 @@ impl<'a> Node<'a> {
 /// A string borrowed from the document had no escapes there, so it is written as it was;
 /// one that had escapes was unescaped on reading and is escaped again.
 fn write_str(s: &Str, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-    match &s.0 {
-        Cow::Borrowed(text) => {
+    match s.verbatim() {
+        Some(text) => {
             out.push(b'"');
             out.extend_from_slice(text.as_bytes());
             out.push(b'"');
             Ok(())
         }
-        Cow::Owned(text) => serde_json::to_writer(&mut *out, text),
+        None => serde_json::to_writer(&mut *out, s.as_str()),
     }
 }
 
@@ -337,15 +298,15 @@ impl<'de> Visitor<'de> for ShapeVisitor {
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
-        Ok(Node::Str(Str(Cow::Borrowed(v))))
+        Ok(Node::Str(Str::unescaped(v)))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
-        Ok(Node::Str(Str(Cow::Owned(v.to_owned()))))
+        Ok(Node::Str(Str::owned(v.to_owned())))
     }
 
     fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
-        Ok(Node::Str(Str(Cow::Owned(v))))
+        Ok(Node::Str(Str::owned(v)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
