@@ -210,14 +210,16 @@ fn limit_warnings(warnings: Vec<String>) -> Option<Vec<String>> {
     let mut kept = Vec::new();
     for warning in warnings {
         let warning = truncate(warning, MAX_WARNING);
+        // A repeated warning is dropped before it counts against the budget.
+        if kept.contains(&warning) {
+            continue;
+        }
         let len = warning.chars().count();
         if total + len > MAX_WARNINGS_TOTAL {
             break;
         }
         total += len;
-        if !kept.contains(&warning) {
-            kept.push(warning);
-        }
+        kept.push(warning);
     }
     (!kept.is_empty()).then_some(kept)
 }
@@ -305,6 +307,14 @@ mod tests {
                 .expect("serializes");
             assert_eq!(written, sdk);
         }
+    }
+
+    #[test]
+    fn repeated_warnings_do_not_count_against_the_total() {
+        let mut warnings = vec!["same".to_owned(); 5000];
+        warnings.push("last".to_owned());
+        let kept = limit_warnings(warnings).unwrap_or_default();
+        assert_eq!(kept, vec!["same".to_owned(), "last".to_owned()]);
     }
 
     #[test]
