@@ -50,6 +50,7 @@ check-fmt:
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 scripts/module-graph.py src
 
 unit-tests: policy.wasm harness
 	$(CARGO) test --workspace --profile harness

@@ -91,3 +91,15 @@ pub fn env_of(pod: &Value, list: &str, index: usize) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// The names of the containers in `spec.<list>`.
+pub fn container_names(pod: &Value, list: &str) -> Vec<String> {
+    pod.pointer(&format!("/spec/{list}"))
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{CanIRequest, GetResourceRequest};
 use serde_json::json;
 
-use super::Cluster;
+use super::lookups::Cluster;
 
 /// One recorded host call.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{CanIRequest, GetResourceRequest};
 
-use super::Cluster;
+use super::lookups::Cluster;
 
 /// Answers lookups through the `kubewarden/kubernetes` host capabilities.
 pub struct HostCluster;

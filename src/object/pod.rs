@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::Metadata;
+use super::metadata::Metadata;
 use crate::json::{Node, Shape, ShapeSeed, Str, StrMap, nullable};
 use crate::names;
 

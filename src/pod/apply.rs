@@ -8,7 +8,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Plan;
+use super::plan::Plan;
 use crate::format::quote;
 use crate::json::{Node, Str};
 use crate::names;

@@ -4,13 +4,14 @@
 //! or apply; `workload` decides what a missing ServiceAccount means for a template.
 
 mod apply;
+mod facts;
 mod layout;
 mod plan;
 mod proxy;
 mod verify;
 mod warnings;
 
-use crate::authorization::{self, Claims, Subject};
+use crate::authorization::{self, Claims};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::json::Node;
 use crate::legacy;
@@ -19,8 +20,8 @@ use crate::object::pod::{PodHead, PodText, expand_spec};
 use crate::settings::Settings;
 use crate::verdict::{Mutated, Rejection, Verdict};
 
-pub(crate) use plan::{Plan, plan};
-pub(crate) use proxy::ProxyRequest;
+use facts::PodFacts;
+use plan::{Plan, plan};
 
 /// The most bytes reserved up front for writing a mutated pod (more are allocated if needed).
 const MAX_SIZE_HINT: usize = 8 << 20;
@@ -41,52 +42,6 @@ pub(crate) enum PodObject<'a> {
     Read(PodText<'a>),
     Text(&'a str),
     Missing,
-}
-
-/// What the later steps know about one pod or pod template, read once from its document.
-pub(crate) struct PodFacts<'p> {
-    pub head: &'p PodHead<'p>,
-    pub namespace: &'p str,
-    /// How messages start: `Pod ns/name`, or `Deployment ns/name: pod template`.
-    pub display: &'p str,
-    pub host_network: bool,
-    pub windows: bool,
-    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
-    pub literal_client_ids: Vec<(String, String)>,
-}
-
-impl<'p> PodFacts<'p> {
-    /// `pod` read to the full spec shape.
-    pub fn new(head: &'p PodHead<'p>, namespace: &'p str, display: &'p str, pod: &Node) -> Self {
-        let spec = pod.get("spec");
-        Self {
-            head,
-            namespace,
-            display,
-            host_network: matches!(
-                spec.and_then(|s| s.get("hostNetwork")),
-                Some(Node::Bool(true))
-            ),
-            windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
-            literal_client_ids: literal_client_ids(pod),
-        }
-    }
-
-    /// `(volume, SecretProviderClass)` of every Key Vault CSI volume.
-    pub fn csi_volumes(&self) -> Vec<(String, Option<String>)> {
-        self.head
-            .csi_provider_classes()
-            .map(|(v, c)| (v.to_owned(), c.map(str::to_owned)))
-            .collect()
-    }
-
-    pub fn subject(&self) -> Subject<'_> {
-        Subject {
-            object: self.display,
-            namespace: self.namespace,
-            service_account: self.head.service_account(),
-        }
-    }
 }
 
 /// What a missing ServiceAccount means to the caller of [`judge`].
@@ -309,32 +264,6 @@ impl From<SaError> for Rejection {
         let (Missing(rejection) | Failed(rejection)) = e;
         rejection
     }
-}
-
-/// Every container of the pod, init containers first, as JSON objects.
-pub(crate) fn containers<'n, 'a>(pod: &'n Node<'a>) -> impl Iterator<Item = &'n Node<'a>> {
-    ["initContainers", "containers"]
-        .into_iter()
-        .filter_map(|list| pod.get("spec")?.get(list)?.as_list())
-        .flatten()
-        .filter(|c| c.is_object())
-}
-
-/// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
-fn literal_client_ids(pod: &Node) -> Vec<(String, String)> {
-    containers(pod)
-        .flat_map(|c| {
-            let name = c.name().unwrap_or_default();
-            c.get("env")
-                .and_then(Node::as_list)
-                .into_iter()
-                .flatten()
-                .filter(|e| e.name() == Some(names::ENV_CLIENT_ID))
-                .filter_map(|e| e.get("value")?.as_str())
-                .filter(|v| !v.is_empty())
-                .map(move |v| (name.to_owned(), v.to_owned()))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::PodFacts;
+use super::facts::PodFacts;
 use super::layout::Layout;
 use super::proxy::{self, ProxyRequest};
 use crate::authorization::Claims;

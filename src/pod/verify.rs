@@ -1,7 +1,8 @@
 //! SPEC §10: in validate-only mode this policy runs after every mutating webhook, so it can
 //! see what the (fail-open) Workload Identity webhook did — or did not — do to an opted-in pod.
 
-use super::{Plan, containers};
+use super::facts::containers;
+use super::plan::Plan;
 use crate::format::quote;
 use crate::json::Node;
 use crate::names;

@@ -1,12 +1,13 @@
 //! The admission warnings of the pod rules (SPEC §1, §4a, §4.11): the pod is still admitted.
 
-use super::{PodFacts, ProxyRequest, containers};
+use super::facts::{PodFacts, containers};
+use super::plan::Plan;
+use super::proxy::ProxyRequest;
 use crate::format::quote;
 use crate::json::Node;
 use crate::keys::{self, Holder};
 use crate::names;
 use crate::object::pod::PodHead;
-use crate::pod::Plan;
 use crate::settings::Settings;
 
 /// Warnings that need nothing but the pod's keys (SPEC §1, §4a, §4.11).

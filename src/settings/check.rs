@@ -1,6 +1,6 @@
 //! The rules of SPEC §3 that serde cannot express.
 
-use super::{CLOUDS, IdentityBindingSettings, ProxySettings, Settings};
+use super::model::{CLOUDS, IdentityBindingSettings, ProxySettings, Settings};
 use crate::format::{
     is_dns_domain, is_dns_label, is_dns_subdomain, is_guid, is_https_url, is_qualified_name, quote,
 };

@@ -203,30 +203,5 @@ impl Outcome {
     }
 }
 
-/// `(name, value)` env pairs of `spec.<list>[i]`, `<valueFrom>` for references.
-pub fn env(pod: &Value, list: &str, index: usize) -> Vec<(String, String)> {
-    pod["spec"][list][index]["env"]
-        .as_array()
-        .map(|env| {
-            env.iter()
-                .map(|e| {
-                    (
-                        e["name"].as_str().unwrap_or_default().to_owned(),
-                        e["value"].as_str().unwrap_or("<valueFrom>").to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-pub fn names(pod: &Value, list: &str) -> Vec<String> {
-    pod["spec"][list]
-        .as_array()
-        .map(|l| {
-            l.iter()
-                .filter_map(|c| c["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+// The policy crate's own fixture helpers (feature `test-support`), not copies of them.
+pub use azure_workload_identity_policy::testing::{container_names as names, env_of as env};

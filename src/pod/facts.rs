@@ -1,0 +1,78 @@
+//! What the pod rules know about one pod or pod template, read once from its document.
+
+use crate::authorization::Subject;
+use crate::json::Node;
+use crate::names;
+use crate::object::pod::PodHead;
+
+/// What the later steps know about one pod or pod template, read once from its document.
+pub(crate) struct PodFacts<'p> {
+    pub head: &'p PodHead<'p>,
+    pub namespace: &'p str,
+    /// How messages start: `Pod ns/name`, or `Deployment ns/name: pod template`.
+    pub display: &'p str,
+    pub host_network: bool,
+    pub windows: bool,
+    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
+    pub literal_client_ids: Vec<(String, String)>,
+}
+
+impl<'p> PodFacts<'p> {
+    /// `pod` read to the full spec shape.
+    pub fn new(head: &'p PodHead<'p>, namespace: &'p str, display: &'p str, pod: &Node) -> Self {
+        let spec = pod.get("spec");
+        Self {
+            head,
+            namespace,
+            display,
+            host_network: matches!(
+                spec.and_then(|s| s.get("hostNetwork")),
+                Some(Node::Bool(true))
+            ),
+            windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
+            literal_client_ids: literal_client_ids(pod),
+        }
+    }
+
+    /// `(volume, SecretProviderClass)` of every Key Vault CSI volume.
+    pub fn csi_volumes(&self) -> Vec<(String, Option<String>)> {
+        self.head
+            .csi_provider_classes()
+            .map(|(v, c)| (v.to_owned(), c.map(str::to_owned)))
+            .collect()
+    }
+
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            object: self.display,
+            namespace: self.namespace,
+            service_account: self.head.service_account(),
+        }
+    }
+}
+
+/// Every container of the pod, init containers first, as JSON objects.
+pub(super) fn containers<'n, 'a>(pod: &'n Node<'a>) -> impl Iterator<Item = &'n Node<'a>> {
+    ["initContainers", "containers"]
+        .into_iter()
+        .filter_map(|list| pod.get("spec")?.get(list)?.as_list())
+        .flatten()
+        .filter(|c| c.is_object())
+}
+
+/// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
+fn literal_client_ids(pod: &Node) -> Vec<(String, String)> {
+    containers(pod)
+        .flat_map(|c| {
+            let name = c.name().unwrap_or_default();
+            c.get("env")
+                .and_then(Node::as_list)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.name() == Some(names::ENV_CLIENT_ID))
+                .filter_map(|e| e.get("value")?.as_str())
+                .filter(|v| !v.is_empty())
+                .map(move |v| (name.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
