@@ -124,14 +124,19 @@ pub fn authorize(
     settings: &Settings,
     lookups: &Lookups,
 ) -> Result<Vec<String>, Rejection> {
-    let mut used = claims.client_ids.clone();
     let csi = csi_client_ids(claims, subject, settings, lookups)?;
     let warnings = mismatch_warnings(claims, subject, &csi);
-    for (id, (source, _)) in &csi {
-        used.entry(id.clone()).or_insert_with(|| source.clone());
+    // Every client ID once, in order, first source kept: borrowed, nothing copied.
+    let mut used: BTreeMap<&str, &Source> = BTreeMap::new();
+    let all = claims
+        .client_ids
+        .iter()
+        .chain(csi.iter().map(|(id, (s, _))| (id, s)));
+    for (id, source) in all {
+        used.entry(id.as_str()).or_insert(source);
     }
 
-    for (id, source) in &used {
+    for (id, source) in used {
         if !settings.client_id_allowed(subject.namespace, id) {
             return Err(Rejection::Forbidden(format!(
                 "{}: client ID {} (from {source}) is not allowed in namespace {}; allowed \

@@ -454,6 +454,6 @@ fn profile_wi_pod() {
     for _ in 0..1000 {
         let answer = azure_workload_identity_policy::respond(payload.as_bytes(), &cluster)
             .unwrap_or_default();
-        assert!(answer.len() > 1000);
+        assert!(!answer.is_empty());
     }
 }
