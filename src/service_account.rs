@@ -185,13 +185,7 @@ mod tests {
             None,
             json!({ "allowedClientIds": { "other": [CLIENT] } }),
         );
-        assert_eq!(response.code, Some(403));
-        assert!(
-            response
-                .message
-                .unwrap_or_default()
-                .contains("allowedClientIds")
-        );
+        assert_rejected(&response, 403, "allowedClientIds");
     }
 
     #[test]

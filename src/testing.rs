@@ -103,3 +103,11 @@ pub fn container_names(pod: &Value, list: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// `response` is a rejection with `code` whose message contains `fragment`.
+pub fn assert_rejected(response: &ValidationResponse, code: u16, fragment: &str) {
+    assert!(!response.accepted, "expected a rejection, got {response:?}");
+    assert_eq!(response.code, Some(code), "{response:?}");
+    let message = response.message.as_deref().unwrap_or_default();
+    assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+}

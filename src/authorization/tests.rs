@@ -94,13 +94,7 @@ fn spec_6_review_error_fails_closed_with_500() {
         binding_settings(json!({})),
         &fake,
     );
-    assert_eq!(response.code, Some(500));
-    assert!(
-        response
-            .message
-            .unwrap_or_default()
-            .contains("apiserver timeout")
-    );
+    assert_rejected(&response, 500, "apiserver timeout");
 }
 
 #[test]
@@ -140,13 +134,7 @@ fn spec_6_identity_binding_without_any_client_id_is_rejected() {
         binding_settings(json!({})),
         &fake,
     );
-    assert_eq!(response.code, Some(400));
-    assert!(
-        response
-            .message
-            .unwrap_or_default()
-            .contains("no client ID")
-    );
+    assert_rejected(&response, 400, "no client ID");
     assert_eq!(reviews(&fake), vec![]);
 }
 
@@ -245,13 +233,7 @@ fn spec_6_missing_secret_provider_class_is_rejected_after_retry() {
         settings(json!({})),
         &fake,
     );
-    assert_eq!(response.code, Some(400));
-    assert!(
-        response
-            .message
-            .unwrap_or_default()
-            .contains("SecretProviderClass ns1/kv")
-    );
+    assert_rejected(&response, 400, "SecretProviderClass ns1/kv");
     let gets: Vec<Call> = fake
         .calls()
         .into_iter()
@@ -299,13 +281,7 @@ fn spec_6_allowed_client_ids(#[case] allowlist: Value, #[case] accepted: bool) {
     );
     assert_eq!(response.accepted, accepted, "{response:?}");
     if !accepted {
-        assert_eq!(response.code, Some(403));
-        assert!(
-            response
-                .message
-                .unwrap_or_default()
-                .contains("allowedClientIds")
-        );
+        assert_rejected(&response, 403, "allowedClientIds");
     }
 }
 

@@ -242,6 +242,17 @@ fn spec_4_6_skipped_containers_are_left_alone() {
 }
 
 // Upstream TestGetServiceAccountTokenExpiration.
+/// A labelled pod and its ServiceAccount's annotations, each with the expiration when given.
+fn expiration_case(pod_value: Option<&str>, sa_value: Option<&str>) -> (Value, Value) {
+    let annotation =
+        |v: &str| json!({ "azure.workload.identity/service-account-token-expiration": v });
+    let mut pod = labelled_pod("pod", "sa");
+    if let Some(v) = pod_value {
+        pod["metadata"]["annotations"] = annotation(v);
+    }
+    (pod, sa_value.map_or(json!({}), annotation))
+}
+
 #[rstest::rstest]
 #[case::pod_preferred_over_sa(Some("4000"), Some("4800"), 4000)]
 #[case::defined_in_service_account(None, Some("4800"), 4800)]
@@ -252,15 +263,7 @@ fn spec_4_4_token_expiration(
     #[case] sa_value: Option<&str>,
     #[case] expected: i64,
 ) {
-    let mut pod = labelled_pod("pod", "sa");
-    if let Some(v) = pod_value {
-        pod["metadata"]["annotations"] =
-            json!({ "azure.workload.identity/service-account-token-expiration": v });
-    }
-    let sa = sa_value.map_or(
-        json!({}),
-        |v| json!({ "azure.workload.identity/service-account-token-expiration": v }),
-    );
+    let (pod, sa) = expiration_case(pod_value, sa_value);
     let fake = FakeCluster::new().with_service_account("ns1", "sa", sa);
     let pod = mutate(pod, json!({}), &fake);
     assert_eq!(
@@ -279,15 +282,7 @@ fn spec_4_4_bad_token_expiration_is_rejected(
     #[case] sa_value: Option<&str>,
     #[case] source: &str,
 ) {
-    let mut pod = labelled_pod("pod", "sa");
-    if let Some(v) = pod_value {
-        pod["metadata"]["annotations"] =
-            json!({ "azure.workload.identity/service-account-token-expiration": v });
-    }
-    let sa = sa_value.map_or(
-        json!({}),
-        |v| json!({ "azure.workload.identity/service-account-token-expiration": v }),
-    );
+    let (pod, sa) = expiration_case(pod_value, sa_value);
     let (code, message) = rejection(
         pod,
         json!({}),
