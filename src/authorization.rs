@@ -236,11 +236,30 @@ fn csi_client_ids(
         if !spc.provider.eq_ignore_ascii_case("azure") {
             continue;
         }
-        let proxy = spc.parameters.get("useAzureTokenProxy").map(String::as_str) == Some("true");
-        match spc.parameters.get("clientID").filter(|v| !v.is_empty()) {
+        let flag = spc
+            .parameters
+            .get("useAzureTokenProxy")
+            .map_or("", |v| v.trim());
+        let Some(proxy) = parse_go_bool(flag) else {
+            return Err(Rejection::BadRequest(format!(
+                "{}: SecretProviderClass {}/{class} has parameters.useAzureTokenProxy {}, which \
+                 the Key Vault provider cannot read (it would fail the mount); expected true or \
+                 false (or 1, t, T, TRUE, True, 0, f, F, FALSE, False)",
+                subject.object,
+                subject.namespace,
+                quote(flag)
+            )));
+        };
+        // The provider trims the client ID too.
+        match spc
+            .parameters
+            .get("clientID")
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
             Some(id) => {
                 let source = Source::SecretProviderClass(format!("{}/{class}", subject.namespace));
-                let entry = ids.entry(id.clone()).or_insert((source, false));
+                let entry = ids.entry(id.to_owned()).or_insert((source, false));
                 entry.1 |= proxy;
             }
             None if proxy && settings.secrets_store_csi.authorize => {
@@ -254,6 +273,16 @@ fn csi_client_ids(
         }
     }
     Ok(ids)
+}
+
+/// Go's `strconv.ParseBool`, which the Key Vault CSI provider reads its flags with (after
+/// trimming spaces); empty is off, as the provider treats an absent parameter.
+fn parse_go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "" | "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 fn provider_class(

@@ -88,6 +88,19 @@ pub fn is_https_url(value: &str) -> bool {
         .is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace))
 }
 
+/// An `https://` URL with a host and nothing the Azure SDKs refuse in a token proxy URL: no
+/// user info, no query, no fragment (SPEC §3, `identityBinding.tokenProxy`).
+pub fn is_token_proxy_url(value: &str) -> bool {
+    let authority = value
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    is_https_url(value)
+        && !authority.contains('@')
+        && !authority.starts_with(':')
+        && !value.contains(['?', '#'])
+}
+
 /// An integer number of seconds in 3600..=86400; the error says what is accepted.
 pub fn parse_expiration(value: &str) -> Result<i64, String> {
     let range = format!(

@@ -34,6 +34,15 @@ fn reviews(fake: &FakeCluster) -> Vec<Call> {
 }
 
 fn review_of(resource: &str) -> Call {
+    review(resource, false)
+}
+
+/// The uncached retry of a denied review (SPEC §6).
+fn retry_of(resource: &str) -> Call {
+    review(resource, true)
+}
+
+fn review(resource: &str, disable_cache: bool) -> Call {
     Call::CanI {
         user: USER.into(),
         groups: vec![
@@ -44,6 +53,7 @@ fn review_of(resource: &str) -> Call {
         verb: "use-managed-identity".into(),
         group: "cid.wi.aks.azure.com".into(),
         resource: resource.into(),
+        disable_cache,
     }
 }
 
@@ -111,7 +121,10 @@ fn spec_6_env_client_id_cannot_spoof_the_check() {
         message.contains(OTHER) && message.contains("container \"container\""),
         "{message}"
     );
-    assert_eq!(reviews(&fake), vec![review_of(CLIENT), review_of(OTHER)]);
+    assert_eq!(
+        reviews(&fake),
+        vec![review_of(CLIENT), review_of(OTHER), retry_of(OTHER)]
+    );
 }
 
 #[test]
@@ -162,7 +175,7 @@ fn spec_6_hand_written_binding_token_is_checked_without_label() {
     let fake = cluster_with_sa("ns1", "sa").with_review(USER, CLIENT, Ok(DENY.to_vec()));
     let response = run(pod_request("ns1", pod), settings(json!({})), &fake);
     assert_eq!(response.code, Some(403), "{response:?}");
-    assert_eq!(reviews(&fake), vec![review_of(CLIENT)]);
+    assert_eq!(reviews(&fake), vec![review_of(CLIENT), retry_of(CLIENT)]);
 }
 
 fn csi_pod(labelled: bool) -> Value {
@@ -185,7 +198,12 @@ fn spc(provider: &str, proxy: &str, client: &str) -> Result<Vec<u8>, String> {
 
 #[rstest::rstest]
 #[case::allowed("azure", "true", Ok(ALLOW.to_vec()), true, 1)]
-#[case::denied("azure", "true", Ok(DENY.to_vec()), false, 1)]
+#[case::denied("azure", "true", Ok(DENY.to_vec()), false, 2)]
+#[case::spec_6_flag_title_case_is_on("azure", "True", Ok(ALLOW.to_vec()), true, 1)]
+#[case::spec_6_flag_one_is_on("azure", "1", Ok(ALLOW.to_vec()), true, 1)]
+#[case::spec_6_flag_trimmed("azure", " true ", Ok(ALLOW.to_vec()), true, 1)]
+#[case::spec_6_flag_upper_case_denied("azure", "TRUE", Ok(DENY.to_vec()), false, 2)]
+#[case::spec_6_flag_zero_is_off("azure", "0", Ok(DENY.to_vec()), true, 0)]
 #[case::provider_not_azure("vault", "true", Ok(DENY.to_vec()), true, 0)]
 #[case::token_proxy_off("azure", "false", Ok(DENY.to_vec()), true, 0)]
 fn spec_6_key_vault_csi(
@@ -311,4 +329,50 @@ fn spec_6_checks_run_in_validate_only_mode() {
         &fake,
     );
     assert_eq!(response.code, Some(403), "{response:?}");
+}
+
+#[test]
+fn spec_6_denied_review_is_asked_again_uncached_and_the_second_answer_counts() {
+    let fake = cluster_with_sa("ns1", "sa")
+        .with_review(USER, CLIENT, Ok(DENY.to_vec()))
+        .with_uncached_review(USER, CLIENT, Ok(ALLOW.to_vec()));
+    let response = run(
+        pod_request("ns1", binding_pod()),
+        binding_settings(json!({})),
+        &fake,
+    );
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(reviews(&fake), vec![review_of(CLIENT), retry_of(CLIENT)]);
+}
+
+#[test]
+fn spec_6_review_error_is_not_retried() {
+    let fake = cluster_with_sa("ns1", "sa").with_review(USER, CLIENT, Err("timeout".into()));
+    let response = run(
+        pod_request("ns1", binding_pod()),
+        binding_settings(json!({})),
+        &fake,
+    );
+    assert_rejected(&response, 500, "timeout");
+    assert_eq!(reviews(&fake), vec![review_of(CLIENT)]);
+}
+
+#[rstest::rstest]
+#[case::yes("yes")]
+#[case::on("on")]
+#[case::mixed_case("tRUE")]
+fn spec_6_unreadable_token_proxy_flag_is_rejected(#[case] flag: &str) {
+    let fake = cluster_with_sa("ns1", "sa").with_object(
+        "SecretProviderClass",
+        "ns1",
+        "kv",
+        spc("azure", flag, OTHER),
+    );
+    let response = run(
+        pod_request("ns1", csi_pod(false)),
+        settings(json!({})),
+        &fake,
+    );
+    assert_rejected(&response, 400, "parameters.useAzureTokenProxy");
+    assert_eq!(reviews(&fake), vec![]);
 }

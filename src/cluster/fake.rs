@@ -24,6 +24,7 @@ pub enum Call {
         verb: String,
         group: String,
         resource: String,
+        disable_cache: bool,
     },
 }
 
@@ -31,6 +32,8 @@ pub enum Call {
 pub struct FakeCluster {
     objects: HashMap<(String, String, String), Result<Vec<u8>, String>>,
     reviews: HashMap<(String, String), Result<Vec<u8>, String>>,
+    /// Answers past the host's cache, where they differ from the cached ones.
+    uncached_reviews: HashMap<(String, String), Result<Vec<u8>, String>>,
     pub calls: RefCell<Vec<Call>>,
 }
 
@@ -85,6 +88,19 @@ impl FakeCluster {
         self
     }
 
+    /// What a review asked with `disable_cache: true` answers (e.g. a RoleBinding the host's
+    /// cache does not know yet); without this, it answers what the cached review answers.
+    pub fn with_uncached_review(
+        mut self,
+        user: &str,
+        resource: &str,
+        answer: Result<Vec<u8>, String>,
+    ) -> Self {
+        self.uncached_reviews
+            .insert((user.to_owned(), resource.to_owned()), answer);
+        self
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.calls.borrow().clone()
     }
@@ -123,9 +139,14 @@ impl Cluster for FakeCluster {
             verb: attrs.verb.clone(),
             group: attrs.group.clone().unwrap_or_default(),
             resource: attrs.resource.clone(),
+            disable_cache: request.disable_cache,
         });
-        self.reviews
-            .get(&(review.user.clone(), attrs.resource.clone()))
+        let key = (review.user.clone(), attrs.resource.clone());
+        request
+            .disable_cache
+            .then(|| self.uncached_reviews.get(&key))
+            .flatten()
+            .or_else(|| self.reviews.get(&key))
             .cloned()
             .unwrap_or_else(|| Err(format!("no answer recorded for {}", attrs.resource)))
     }

@@ -196,7 +196,8 @@ impl<'c> Lookups<'c> {
         result
     }
 
-    /// Ask whether `user` (with `groups`) may `verb` the cluster-scoped `resource` in `group`.
+    /// Ask whether `user` (with `groups`) may `verb` the cluster-scoped `resource` in `group`;
+    /// a denial is asked again without the host's cache before it counts.
     pub fn can_i(
         &self,
         user: &str,
@@ -221,22 +222,29 @@ impl<'c> Lookups<'c> {
         if let Some(hit) = self.reviews.borrow().get(&review) {
             return hit.clone();
         }
-        let request = CanIRequest {
-            subject_access_review: review.clone(),
-            disable_cache: false,
-        };
-        let result = self
-            .cluster
-            .can_i(&request)
-            .map_err(LookupError::Host)
-            .and_then(|bytes| {
-                let status: SarStatus = serde_json::from_slice(&bytes)
-                    .map_err(|e| LookupError::Malformed(e.to_string()))?;
-                Ok(AccessDecision {
-                    allowed: status.allowed,
-                    reason: status.reason,
+        let ask = |disable_cache| {
+            let request = CanIRequest {
+                subject_access_review: review.clone(),
+                disable_cache,
+            };
+            self.cluster
+                .can_i(&request)
+                .map_err(LookupError::Host)
+                .and_then(|bytes| {
+                    let status: SarStatus = serde_json::from_slice(&bytes)
+                        .map_err(|e| LookupError::Malformed(e.to_string()))?;
+                    Ok(AccessDecision {
+                        allowed: status.allowed,
+                        reason: status.reason,
+                    })
                 })
-            });
+        };
+        // A denial may be the host's cache speaking: a RoleBinding created just before its pod
+        // is not in it yet. Ask once more past the cache (SPEC §6); an error is not retried.
+        let result = match ask(false) {
+            Ok(decision) if !decision.allowed => ask(true),
+            other => other,
+        };
         self.reviews.borrow_mut().insert(review, result.clone());
         result
     }

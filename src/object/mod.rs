@@ -3,5 +3,7 @@
 
 mod metadata;
 pub(crate) mod pod;
+mod shapes;
 
 pub(crate) use metadata::{Metadata, Object};
+pub(crate) use shapes::expand_spec;

@@ -8,55 +8,9 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::metadata::Metadata;
+use super::shapes::{SPEC, SPEC_LIGHT};
 use crate::json::{Node, Shape, ShapeSeed, Str, StrMap, nullable};
 use crate::names;
-
-/// An env var or a volume mount: what the policy matches them by.
-const ENTRY: Shape = Shape::Object(&[
-    ("name", Shape::Any),
-    ("value", Shape::Any),
-    ("mountPath", Shape::Any),
-]);
-const CONTAINER: Shape = Shape::Object(&[
-    ("name", Shape::Any),
-    ("env", Shape::List(&ENTRY)),
-    ("volumeMounts", Shape::List(&ENTRY)),
-]);
-/// The spec of an opted-in pod: what the head reads, and what a plan is applied to.
-pub const SPEC: Shape = Shape::Object(&[
-    ("containers", CONTAINERS),
-    ("initContainers", CONTAINERS),
-    ("serviceAccountName", Shape::Any),
-    ("volumes", VOLUMES),
-    ("hostNetwork", Shape::Any),
-    ("os", Shape::Any),
-    ("nodeSelector", Shape::Any),
-]);
-/// A volume's name is read; the head reads `csi` and `projected` from their raw text.
-const VOLUMES: Shape = Shape::List(&Shape::Object(&[("name", Shape::Any)]));
-
-/// The spec of every other pod, on the path every pod of the cluster takes: only what the head
-/// reads (the ServiceAccount name, the volume names); the containers and the rest stay raw text
-/// until a path that needs them [`expands`](expand_spec) the spec.
-pub const SPEC_LIGHT: Shape =
-    Shape::Object(&[("serviceAccountName", Shape::Any), ("volumes", VOLUMES)]);
-const CONTAINERS: Shape = Shape::List(&CONTAINER);
-
-/// Read the members of a spec read to [`SPEC_LIGHT`] that only [`SPEC`] structures (the
-/// containers, `hostNetwork`, `os`, `nodeSelector`), so that the spec is as [`SPEC`] reads it.
-pub fn expand_spec(pod: &mut Node) -> Result<(), serde_json::Error> {
-    let (Some(spec), Shape::Object(members)) = (pod.get_mut("spec"), SPEC) else {
-        return Ok(());
-    };
-    for (key, shape) in members {
-        if let Some(node) = spec.get_mut(key)
-            && let Node::Raw(raw) = *node
-        {
-            *node = Node::parse(raw.get(), *shape)?;
-        }
-    }
-    Ok(())
-}
 
 /// `metadata` and the volume list of a pod (or of a pod template), built by
 /// [`PodHead::from_node`].
@@ -77,6 +31,8 @@ impl Metadata<'_> {
 #[derive(Default, Debug)]
 pub struct SpecHead<'a> {
     pub service_account_name: Option<Str<'a>>,
+    /// The deprecated `spec.serviceAccount` (SPEC §4.2).
+    pub service_account: Option<Str<'a>>,
     pub volumes: Vec<VolumeHead<'a>>,
 }
 
@@ -263,6 +219,19 @@ impl<'de> Visitor<'de> for PodSeed {
     }
 }
 
+/// The string member `key` of `spec`, `None` when absent or null.
+fn optional_str<'a>(spec: &Node<'a>, key: &str) -> Result<Option<Str<'a>>, serde_json::Error> {
+    use serde::de::Error as _;
+    match spec.get(key) {
+        None | Some(Node::Null) => Ok(None),
+        Some(Node::Str(name)) => Ok(Some(name.clone())),
+        Some(other) => Err(serde_json::Error::custom(format!(
+            "spec.{key}: invalid type: {}",
+            other.kind()
+        ))),
+    }
+}
+
 impl<'a> PodHead<'a> {
     /// The head of a pod read by [`PodSeed`]: its metadata as read on the way, and its
     /// volumes re-read from their raw text; the rest of it is not read again.
@@ -286,11 +255,8 @@ impl<'a> PodHead<'a> {
         let spec = match pod.get("spec") {
             None => SpecHead::default(),
             Some(spec @ Node::Object(_)) => SpecHead {
-                service_account_name: match spec.get("serviceAccountName") {
-                    None | Some(Node::Null) => None,
-                    Some(Node::Str(name)) => Some(name.clone()),
-                    Some(other) => return Err(invalid("spec.serviceAccountName".into(), other)),
-                },
+                service_account_name: optional_str(spec, "serviceAccountName")?,
+                service_account: optional_str(spec, "serviceAccount")?,
                 volumes: match spec.get("volumes") {
                     None | Some(Node::Null) => Vec::new(),
                     Some(Node::List(volumes)) => volumes
@@ -312,12 +278,14 @@ impl<'a> PodHead<'a> {
         self.metadata.opted_in()
     }
 
-    /// `spec.serviceAccountName`, or `default`.
+    /// `spec.serviceAccountName`, else the deprecated `spec.serviceAccount` (which the API
+    /// server copies over only on its own create path: a replayed request may carry only it),
+    /// else `default` (SPEC §4.2).
     pub fn service_account(&self) -> &str {
-        self.spec
-            .service_account_name
-            .as_deref()
-            .filter(|s| !s.is_empty())
+        [&self.spec.service_account_name, &self.spec.service_account]
+            .into_iter()
+            .filter_map(|name| name.as_deref())
+            .find(|name| !name.is_empty())
             .unwrap_or("default")
     }
 

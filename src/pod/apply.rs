@@ -160,15 +160,19 @@ fn list_mut<'n, 'a>(
 }
 
 /// Replace the element named `name` when it differs from `text`, or append it. `true` when
-/// changed. (Compared as values: the key order of what is there does not matter.)
+/// changed. "Differs" means some field the policy writes is missing or has another value
+/// (SPEC §2): what the API server adds to what a webhook wrote (`defaultMode: 420` on a
+/// projected volume) is no difference, and the key order of what is there does not matter.
 fn add_or_replace(list: &mut Vec<Node>, name: &str, text: &Rc<str>) -> Result<bool, Rejection> {
     match list.iter_mut().find(|v| v.name() == Some(name)) {
         Some(existing) => {
             let cannot_read = |e: serde_json::Error| {
                 Rejection::BadRequest(format!("cannot read {}: {e}", quote(name)))
             };
-            let same = existing.to_value().map_err(cannot_read)?
-                == serde_json::from_str::<Value>(text).map_err(cannot_read)?;
+            let same = covers(
+                &existing.to_value().map_err(cannot_read)?,
+                &serde_json::from_str::<Value>(text).map_err(cannot_read)?,
+            );
             if !same {
                 *existing = Node::Json(Rc::clone(text));
             }
@@ -178,6 +182,22 @@ fn add_or_replace(list: &mut Vec<Node>, name: &str, text: &Rc<str>) -> Result<bo
             list.push(Node::Json(Rc::clone(text)));
             Ok(true)
         }
+    }
+}
+
+/// `have` holds every field of `want` with the same value: objects may have more members,
+/// lists must have as many elements, each covering its counterpart.
+fn covers(have: &Value, want: &Value) -> bool {
+    match (have, want) {
+        // `{}` the policy writes means "nothing more" (`labelSelector: {}`: every bundle).
+        (Value::Object(have), Value::Object(want)) if want.is_empty() => have.is_empty(),
+        (Value::Object(have), Value::Object(want)) => want
+            .iter()
+            .all(|(key, want)| have.get(key).is_some_and(|have| covers(have, want))),
+        (Value::Array(have), Value::Array(want)) => {
+            have.len() == want.len() && have.iter().zip(want).all(|(h, w)| covers(h, w))
+        }
+        (have, want) => have == want,
     }
 }
 
@@ -242,7 +262,7 @@ fn inject_mount(
     };
     let layout = &plan.layout;
     if let Some(other) = mounts.iter().find(|m| {
-        m.get("mountPath").and_then(Node::as_str) == Some(layout.mount_path)
+        m.get("mountPath").and_then(Node::as_str) == Some(layout.mount_path.as_str())
             && m.name() != Some(layout.volume_name.as_str())
     }) {
         return Err(Rejection::BadRequest(format!(

@@ -1,5 +1,6 @@
 //! What the pod rules know about one pod or pod template, read once from its document.
 
+use super::layout::Reserved;
 use crate::authorization::Subject;
 use crate::json::Node;
 use crate::names;
@@ -15,6 +16,8 @@ pub(crate) struct PodFacts<'p> {
     pub windows: bool,
     /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
     pub literal_client_ids: Vec<(String, String)>,
+    /// The token volume of an earlier webhook pass, when the pod has one (SPEC §2).
+    pub reserved: Option<Reserved>,
 }
 
 impl<'p> PodFacts<'p> {
@@ -31,6 +34,7 @@ impl<'p> PodFacts<'p> {
             ),
             windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
             literal_client_ids: literal_client_ids(pod),
+            reserved: reserved(head, pod),
         }
     }
 
@@ -75,4 +79,24 @@ fn literal_client_ids(pod: &Node) -> Vec<(String, String)> {
                 .map(move |v| (name.to_owned(), v.to_owned()))
         })
         .collect()
+}
+
+/// The first volume named with the reserved prefix, and where a container mounts it.
+fn reserved(head: &PodHead, pod: &Node) -> Option<Reserved> {
+    let volume = head
+        .spec
+        .volumes
+        .iter()
+        .find(|v| v.name.starts_with(names::V16_VOLUME_PREFIX))?;
+    let name = volume.name.as_str();
+    let mount_path = containers(pod)
+        .filter_map(|c| c.get("volumeMounts")?.as_list())
+        .flatten()
+        .find(|m| m.name() == Some(name))
+        .and_then(|m| m.get("mountPath")?.as_str())
+        .map(str::to_owned);
+    Some(Reserved {
+        volume_name: name.to_owned(),
+        mount_path,
+    })
 }

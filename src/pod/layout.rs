@@ -1,5 +1,5 @@
-//! The two token volume layouts of SPEC §2: volume name, mount path, file paths, and the
-//! projected volume itself.
+//! The token volume layouts of SPEC §2 (`classic`, `v1.6`, `v1.6.1`): volume name, mount
+//! path, file paths, and the projected volume itself.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use crate::settings::{CaSource, TokenVolumeLayout};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     pub volume_name: String,
-    pub mount_path: &'static str,
+    pub mount_path: String,
     pub token_path: &'static str,
     pub ca_path: &'static str,
 }
@@ -26,22 +26,62 @@ pub struct Mount<'l> {
     pub read_only: bool,
 }
 
+/// A token volume an earlier webhook pass wrote: a volume named with the reserved prefix, and
+/// where the pod's containers mount it (the first mount found), if they do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    pub volume_name: String,
+    pub mount_path: Option<String>,
+}
+
 impl Layout {
-    /// `hash_name` is the pod name upstream hashes (see `PodHead::hash_name`).
-    pub fn new(layout: TokenVolumeLayout, hash_name: &str) -> Self {
+    /// `hash_name` is the pod name upstream hashes (see `PodHead::hash_name`). `earlier`, a
+    /// reserved volume the pod already has, is adopted (SPEC §2): its name, and the mount path
+    /// its mounts use, so that the `AZURE_FEDERATED_TOKEN_FILE` an earlier pass wrote stays
+    /// true whatever hash it was named with.
+    pub fn new(layout: TokenVolumeLayout, hash_name: &str, earlier: Option<&Reserved>) -> Self {
+        let hashed = |mount_path: fn(&str) -> String| {
+            let (volume_name, mount_path) = match earlier {
+                Some(Reserved {
+                    volume_name,
+                    mount_path: found,
+                }) => (
+                    volume_name.clone(),
+                    found.clone().unwrap_or_else(|| mount_path(volume_name)),
+                ),
+                None => {
+                    let name = v16_volume_name(hash_name);
+                    let path = mount_path(&name);
+                    (name, path)
+                }
+            };
+            Self {
+                volume_name,
+                mount_path,
+                token_path: names::V16_TOKEN_PATH,
+                ca_path: names::V16_CA_PATH,
+            }
+        };
         match layout {
+            // The invariant (one token volume) holds in `classic` too: an earlier pass's
+            // reserved volume is kept, with the paths that pass wrote.
+            TokenVolumeLayout::Classic if earlier.is_some() => {
+                hashed(|_| names::V16_MOUNT_PATH.to_owned())
+            }
             TokenVolumeLayout::Classic => Self {
                 volume_name: names::CLASSIC_VOLUME.to_owned(),
-                mount_path: names::CLASSIC_MOUNT_PATH,
+                mount_path: names::CLASSIC_MOUNT_PATH.to_owned(),
                 token_path: names::CLASSIC_TOKEN_PATH,
                 ca_path: names::CLASSIC_CA_PATH,
             },
-            TokenVolumeLayout::V16 => Self {
-                volume_name: v16_volume_name(hash_name),
-                mount_path: names::V16_MOUNT_PATH,
-                token_path: names::V16_TOKEN_PATH,
-                ca_path: names::V16_CA_PATH,
-            },
+            TokenVolumeLayout::V16 => hashed(|_| names::V16_MOUNT_PATH.to_owned()),
+            // Upstream v1.6.1 (PR #1749): the mount path carries the volume's hash too.
+            TokenVolumeLayout::V161 => hashed(|volume| {
+                let hash = volume
+                    .strip_prefix(names::V16_VOLUME_PREFIX)
+                    .unwrap_or(volume);
+                format!("{}/{hash}", names::V16_MOUNT_PATH)
+            }),
         }
     }
 
@@ -59,7 +99,7 @@ impl Layout {
     pub fn mount(&self) -> Mount<'_> {
         Mount {
             name: &self.volume_name,
-            mount_path: self.mount_path,
+            mount_path: &self.mount_path,
             read_only: true,
         }
     }
@@ -182,7 +222,7 @@ mod tests {
 
     #[test]
     fn classic_layout_paths() {
-        let layout = Layout::new(TokenVolumeLayout::Classic, "pod");
+        let layout = Layout::new(TokenVolumeLayout::Classic, "pod", None);
         assert_eq!(layout.volume_name, "azure-identity-token");
         assert_eq!(
             layout.token_file(),
@@ -193,7 +233,7 @@ mod tests {
 
     #[test]
     fn v16_layout_paths() {
-        let layout = Layout::new(TokenVolumeLayout::V16, "pod");
+        let layout = Layout::new(TokenVolumeLayout::V16, "pod", None);
         assert_eq!(
             layout.token_file(),
             "/var/run/secrets/azure/wi/token/azure-identity-token"
@@ -202,8 +242,44 @@ mod tests {
     }
 
     #[test]
+    fn spec_2_v161_layout_mounts_at_the_hash() {
+        let layout = Layout::new(TokenVolumeLayout::V161, "pod", None);
+        assert_eq!(layout.volume_name, v16_volume_name("pod"));
+        assert_eq!(
+            layout.token_file(),
+            "/var/run/secrets/azure/wi/425c89ed5bb78a7623fae60fd8a6f6/token/azure-identity-token"
+        );
+    }
+
+    #[rstest]
+    #[case::v16_keeps_the_fixed_path(TokenVolumeLayout::V16, None, "/var/run/secrets/azure/wi")]
+    #[case::v161_from_the_adopted_hash(
+        TokenVolumeLayout::V161,
+        None,
+        "/var/run/secrets/azure/wi/0123"
+    )]
+    #[case::v161_where_the_earlier_pass_mounted_it(
+        TokenVolumeLayout::V161,
+        Some("/var/run/secrets/azure/wi"),
+        "/var/run/secrets/azure/wi"
+    )]
+    fn spec_2_reserved_volume_of_another_hash_is_adopted(
+        #[case] layout: TokenVolumeLayout,
+        #[case] mounted: Option<&str>,
+        #[case] mount_path: &str,
+    ) {
+        let earlier = Reserved {
+            volume_name: "azure-workload-identity-reserved-0123".into(),
+            mount_path: mounted.map(str::to_owned),
+        };
+        let layout = Layout::new(layout, "pod", Some(&earlier));
+        assert_eq!(layout.volume_name, earlier.volume_name);
+        assert_eq!(layout.mount_path, mount_path);
+    }
+
+    #[test]
     fn trust_bundle_without_selector_selects_every_bundle() {
-        let layout = Layout::new(TokenVolumeLayout::V16, "pod");
+        let layout = Layout::new(TokenVolumeLayout::V16, "pod", None);
         let volume = layout.volume(
             3600,
             "aud",

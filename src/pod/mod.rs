@@ -16,7 +16,8 @@ use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::json::Node;
 use crate::legacy;
 use crate::names;
-use crate::object::pod::{PodHead, PodText, expand_spec};
+use crate::object::expand_spec;
+use crate::object::pod::{PodHead, PodText};
 use crate::settings::Settings;
 use crate::verdict::{Mutated, Rejection, Verdict};
 

@@ -69,7 +69,11 @@ pub fn plan(
         .or(settings.tenant_id.as_deref())
         .unwrap_or_default();
     let binding = uses_identity_binding(head, settings);
-    let layout = Layout::new(settings.token_volume_layout, &head.hash_name());
+    let layout = Layout::new(
+        settings.token_volume_layout,
+        &head.hash_name(),
+        pod.reserved.as_ref(),
+    );
 
     let mut env = vec![
         (names::ENV_CLIENT_ID, client_id.clone().unwrap_or_default()),

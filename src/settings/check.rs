@@ -2,7 +2,8 @@
 
 use super::model::{CLOUDS, IdentityBindingSettings, ProxySettings, Settings};
 use crate::format::{
-    is_dns_domain, is_dns_label, is_dns_subdomain, is_guid, is_https_url, is_qualified_name, quote,
+    is_dns_domain, is_dns_label, is_dns_subdomain, is_guid, is_https_url, is_qualified_name,
+    is_token_proxy_url, quote,
 };
 
 impl Settings {
@@ -72,8 +73,16 @@ impl Settings {
                  usable for direct federation)",
             );
         }
-        if let Some(url) = binding.token_proxy.as_deref().filter(|u| !is_https_url(u)) {
-            errors.fail("identityBinding.tokenProxy", url, "an https:// URL");
+        if let Some(url) = binding
+            .token_proxy
+            .as_deref()
+            .filter(|u| !is_token_proxy_url(u))
+        {
+            errors.fail(
+                "identityBinding.tokenProxy",
+                url,
+                "an https:// URL with a host and no user info, query or fragment",
+            );
         }
         if let Some(sni) = binding.sni_name.as_deref().filter(|s| !is_dns_domain(s)) {
             errors.fail("identityBinding.sniName", sni, "a DNS name");

@@ -42,6 +42,9 @@ pub enum TokenVolumeLayout {
     /// What the upstream webhook v1.6.0 injects.
     #[serde(rename = "v1.6")]
     V16,
+    /// What upstream ≥ v1.6.1 injects: the mount path carries the hash too.
+    #[serde(rename = "v1.6.1")]
+    V161,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -155,9 +158,12 @@ pub enum VerifyInjection {
 
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
 pub const DEFAULT_CLOUD: &str = "AzurePublicCloud";
-pub const DEFAULT_PROXY_IMAGE: &str = "mcr.microsoft.com/oss/azure/workload-identity/proxy:v1.6.0";
+/// Upstream moved its images to the `oss/v2` path at v1.6.0; the old path has no v1.6.0 tag
+/// (upstream issue #1736, PR #1737), so a pod given it would never start (SPEC §3).
+pub const DEFAULT_PROXY_IMAGE: &str =
+    "mcr.microsoft.com/oss/v2/azure/workload-identity/proxy:v1.6.0";
 pub const DEFAULT_PROXY_INIT_IMAGE: &str =
-    "mcr.microsoft.com/oss/azure/workload-identity/proxy-init:v1.6.0";
+    "mcr.microsoft.com/oss/v2/azure/workload-identity/proxy-init:v1.6.0";
 pub const DEFAULT_BINDING_SUFFIX: &str = "identity-binding";
 pub const DEFAULT_BINDING_AUDIENCE: &str = "api://AKSIdentityBinding";
 pub const DEFAULT_BINDING_VERB: &str = "use-managed-identity";

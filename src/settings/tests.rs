@@ -29,11 +29,11 @@ fn defaults_match_spec_section_3() {
     assert_eq!(s.token_volume_layout, TokenVolumeLayout::Classic);
     assert_eq!(
         s.proxy.image,
-        "mcr.microsoft.com/oss/azure/workload-identity/proxy:v1.6.0"
+        "mcr.microsoft.com/oss/v2/azure/workload-identity/proxy:v1.6.0"
     );
     assert_eq!(
         s.proxy.init_image,
-        "mcr.microsoft.com/oss/azure/workload-identity/proxy-init:v1.6.0"
+        "mcr.microsoft.com/oss/v2/azure/workload-identity/proxy-init:v1.6.0"
     );
     assert!(s.proxy.native_sidecar);
     assert_eq!(s.proxy.log_level, ProxyLogLevel::Info);
