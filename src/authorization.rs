@@ -73,6 +73,9 @@ pub struct Claims {
     pub client_ids: BTreeMap<String, Source>,
     /// `(volume, SecretProviderClass name)` of every Key Vault CSI volume.
     pub csi_volumes: Vec<(String, Option<String>)>,
+    /// `(container, how)` of client IDs taken from `valueFrom` or `envFrom`, which nobody can
+    /// read at admission.
+    pub indirect: Vec<(String, &'static str)>,
 }
 
 impl Claims {
@@ -102,6 +105,7 @@ impl Claims {
             identity_binding,
             client_ids,
             csi_volumes,
+            indirect: Vec::new(),
         }
     }
 
@@ -149,6 +153,8 @@ pub fn authorize(
         }
     }
 
+    let mut warnings = warnings;
+    warnings.extend(indirect(claims, subject, settings)?);
     let binding = &settings.identity_binding;
     if claims.identity_binding && binding.authorize {
         let ids = &claims.client_ids;
@@ -174,6 +180,34 @@ pub fn authorize(
         }
     }
     Ok(warnings)
+}
+
+/// SPEC §4.11: an identity-binding pod whose container takes `AZURE_CLIENT_ID` from
+/// `valueFrom` or `envFrom`: a warning, or a rejection where an allowlist applies, since
+/// nothing can show that client ID is on it.
+fn indirect(
+    claims: &Claims,
+    subject: &Subject,
+    settings: &Settings,
+) -> Result<Option<String>, Rejection> {
+    let Some((container, how)) = claims.indirect.first().filter(|_| claims.identity_binding) else {
+        return Ok(None);
+    };
+    let what = format!(
+        "{}: container {} takes AZURE_CLIENT_ID from {how}, which cannot be authorized at \
+         admission",
+        subject.object,
+        quote(container)
+    );
+    if settings.allowlist_applies_to(subject.namespace) {
+        return Err(Rejection::Forbidden(format!(
+            "{what} nor checked against setting allowedClientIds; set it as a literal value"
+        )));
+    }
+    Ok(settings
+        .identity_binding
+        .authorize
+        .then(|| format!("{what}; set it as a literal value")))
 }
 
 fn mismatch_warnings(

@@ -66,6 +66,19 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
         annotations.keys().map(|k| &**k),
         &settings.identity_binding_annotation(),
     );
+    // SPEC §5: RBAC compares resource names exactly, and the use-managed-identity rule is
+    // written in lower case (as Azure prints client IDs).
+    let mut warnings = warnings;
+    if let Some(id) = changed(names::CLIENT_ID).filter(|id| is_guid(id))
+        && id.bytes().any(|b| b.is_ascii_uppercase())
+    {
+        warnings.push(format!(
+            "{display}: write {} in lower case ({}): RBAC compares names exactly, so a \
+             use-managed-identity rule for it would not match",
+            names::CLIENT_ID,
+            id.to_ascii_lowercase()
+        ));
+    }
     let reject = |code, key: &str, value: &str, accepted: &str| {
         Verdict::reject(
             code,
@@ -176,6 +189,25 @@ mod tests {
                 assert!(message.contains(needle), "{message}");
             }
         }
+    }
+
+    #[test]
+    fn spec_5_upper_case_client_id_is_accepted_with_a_warning() {
+        let lower = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
+        // The allowlist matches GUIDs whatever their case.
+        let response = judge(
+            sa(json!({ "azure.workload.identity/client-id": lower.to_ascii_uppercase() })),
+            None,
+            json!({ "allowedClientIds": { "ns1": [lower] } }),
+        );
+        assert!(response.accepted, "{response:?}");
+        let warnings = response.warnings.unwrap_or_default();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("in lower case") && w.contains(lower)),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub(crate) struct PodFacts<'p> {
     pub windows: bool,
     /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
     pub literal_client_ids: Vec<(String, String)>,
+    /// `(container, how)` of every container that takes `AZURE_CLIENT_ID` from `valueFrom`, or
+    /// may take it from `envFrom` (it defines none in `env`): client IDs nobody can read at
+    /// admission (SPEC §4.11).
+    pub indirect_client_ids: Vec<(String, &'static str)>,
     /// The token volume of an earlier webhook pass, when the pod has one (SPEC §2).
     pub reserved: Option<Reserved>,
 }
@@ -34,6 +38,7 @@ impl<'p> PodFacts<'p> {
             ),
             windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
             literal_client_ids: literal_client_ids(pod),
+            indirect_client_ids: indirect_client_ids(pod),
             reserved: reserved(head, pod),
         }
     }
@@ -99,4 +104,33 @@ fn reserved(head: &PodHead, pod: &Node) -> Option<Reserved> {
         volume_name: name.to_owned(),
         mount_path,
     })
+}
+
+/// See [`PodFacts::indirect_client_ids`].
+fn indirect_client_ids(pod: &Node) -> Vec<(String, &'static str)> {
+    containers(pod)
+        .filter_map(|c| {
+            let name = c.name().unwrap_or_default().to_owned();
+            let own = c
+                .get("env")
+                .and_then(Node::as_list)
+                .into_iter()
+                .flatten()
+                .find(|e| e.name() == Some(names::ENV_CLIENT_ID));
+            match own {
+                Some(var) => var.get("valueFrom").map(|_| (name, "valueFrom")),
+                None => has_env_from(c).then_some((name, "envFrom")),
+            }
+        })
+        .collect()
+}
+
+/// A non-empty `envFrom` (kept raw by the container shape).
+fn has_env_from(container: &Node) -> bool {
+    match container.get("envFrom") {
+        Some(Node::Raw(raw)) => serde_json::from_str::<Vec<serde::de::IgnoredAny>>(raw.get())
+            .is_ok_and(|sources| !sources.is_empty()),
+        Some(Node::List(sources)) => !sources.is_empty(),
+        _ => false,
+    }
 }

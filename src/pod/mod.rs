@@ -170,7 +170,11 @@ fn unlabeled(
     warnings: &mut Vec<String>,
 ) -> Result<(), Rejection> {
     let binding = head.requests_token_for(&settings.identity_binding.audience);
-    if !binding && head.csi_provider_classes().next().is_none() {
+    // A hand-written Workload Identity token: its literal client IDs face the allowlist
+    // (SPEC §6); nothing injects the ServiceAccount's, so it is not looked up.
+    let token =
+        || !settings.allowed_client_ids.is_empty() && head.requests_token_for(&settings.audience);
+    if !binding && head.csi_provider_classes().next().is_none() && !token() {
         return Ok(());
     }
     let pod = read_spec(pod, display)?;
@@ -179,12 +183,13 @@ fn unlabeled(
         true => Some(service_account(&facts, lookups)?),
         false => None,
     };
-    let claims = Claims::new(
+    let mut claims = Claims::new(
         binding,
         sa.as_ref(),
         &facts.literal_client_ids,
         facts.csi_volumes(),
     );
+    claims.indirect = facts.indirect_client_ids.clone();
     warnings.extend(authorization::authorize(
         &claims,
         &facts.subject(),

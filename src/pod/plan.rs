@@ -125,6 +125,31 @@ pub fn plan(
     })?;
     let review_binding = known.is_some()
         && (binding || head.requests_token_for(&settings.identity_binding.audience));
+    let skip = skip_containers(head.annotation(names::SKIP_CONTAINERS));
+    if proxy.is_some() && skip.contains(names::PROXY_CONTAINER) {
+        return Err(Rejection::BadRequest(format!(
+            "{}: annotation {} names {}, but the proxy needs the identity: since upstream \
+             v1.6.0 it exits without AZURE_TENANT_ID and its postStart probe kills the pod; \
+             remove it from the annotation",
+            pod.display,
+            names::SKIP_CONTAINERS,
+            names::PROXY_CONTAINER
+        )));
+    }
+    // What the policy injects wins over `envFrom`: only containers it leaves alone count.
+    let injects_client_id = settings.mutate && client_id.is_some();
+    let mut claims = Claims::new(
+        review_binding,
+        known,
+        &pod.literal_client_ids,
+        pod.csi_volumes(),
+    );
+    claims.indirect = pod
+        .indirect_client_ids
+        .iter()
+        .filter(|(c, how)| *how == "valueFrom" || !injects_client_id || skip.contains(c))
+        .cloned()
+        .collect();
 
     Ok(Plan {
         layout,
@@ -132,14 +157,9 @@ pub fn plan(
         volume,
         audience: audience.to_owned(),
         proxy,
-        skip: skip_containers(head.annotation(names::SKIP_CONTAINERS)),
+        skip,
         client_id,
-        claims: Claims::new(
-            review_binding,
-            known,
-            &pod.literal_client_ids,
-            pod.csi_volumes(),
-        ),
+        claims,
     })
 }
 

@@ -359,6 +359,13 @@ impl Settings {
         })
     }
 
+    /// Whether `allowedClientIds` lists anything for `namespace` (or `*`).
+    pub fn allowlist_applies_to(&self, namespace: &str) -> bool {
+        [namespace, "*"]
+            .iter()
+            .any(|key| self.allowed_client_ids.contains_key(*key))
+    }
+
     /// Whether pods of `namespace` may request the proxy.
     pub fn proxy_allowed_in(&self, namespace: &str) -> bool {
         self.proxy
