@@ -38,8 +38,10 @@ impl std::fmt::Display for Source {
 
 /// Who a pod runs as: what a SubjectAccessReview and every message need.
 pub struct Subject<'a> {
-    /// How messages start, e.g. `Pod team-a/web-1`.
+    /// How rejections start, e.g. `Pod team-a/web-1`.
     pub object: &'a str,
+    /// How warnings start, e.g. `Pod web-1` (SPEC §9: they must fit 256 characters).
+    pub brief: &'a str,
     pub namespace: &'a str,
     pub service_account: &'a str,
 }
@@ -193,21 +195,22 @@ fn indirect(
     let Some((container, how)) = claims.indirect.first().filter(|_| claims.identity_binding) else {
         return Ok(None);
     };
-    let what = format!(
-        "{}: container {} takes AZURE_CLIENT_ID from {how}, which cannot be authorized at \
-         admission",
-        subject.object,
-        quote(container)
-    );
     if settings.allowlist_applies_to(subject.namespace) {
         return Err(Rejection::Forbidden(format!(
-            "{what} nor checked against setting allowedClientIds; set it as a literal value"
+            "{}: container {} takes AZURE_CLIENT_ID from {how}, which cannot be authorized at \
+             admission nor checked against setting allowedClientIds; set it as a literal value",
+            subject.object,
+            quote(container)
         )));
     }
-    Ok(settings
-        .identity_binding
-        .authorize
-        .then(|| format!("{what}; set it as a literal value")))
+    Ok(settings.identity_binding.authorize.then(|| {
+        format!(
+            "{}: set AZURE_CLIENT_ID as a literal in container {}: from {how} it cannot be \
+             authorized at admission",
+            subject.brief,
+            quote(container)
+        )
+    }))
 }
 
 fn mismatch_warnings(
@@ -221,10 +224,16 @@ fn mismatch_warnings(
     csi.iter()
         .filter(|(id, _)| !id.eq_ignore_ascii_case(sa_id))
         .map(|(id, (source, _))| {
+            let class = match source {
+                Source::SecretProviderClass(spc) => spc.rsplit('/').next().unwrap_or(spc),
+                _ => "",
+            };
             format!(
-                "{}: {source} is {id} but ServiceAccount {sa} has client ID {sa_id}: the pod \
-                 uses two identities; align them if one was meant",
-                subject.object
+                "{}: align the client IDs if one identity was meant: SecretProviderClass {} has \
+                 {id}, ServiceAccount {} {sa_id}",
+                subject.brief,
+                quote(class),
+                sa.rsplit('/').next().unwrap_or(sa)
             )
         })
         .collect()

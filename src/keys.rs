@@ -54,11 +54,13 @@ pub fn warnings<'k>(
         }
         if other.contains(&key) || (holder == Holder::ServiceAccount && key == binding_key) {
             let hint = if key == names::USE_LABEL {
-                " (since Workload Identity v1.0 the label belongs on the pod)"
+                " (the label belongs on pods since v1.0)"
             } else {
                 ""
             };
-            warnings.push(format!("{object}: {key} is read from the {other_name}, not from here; it has no effect{hint}"));
+            warnings.push(format!(
+                "{object}: move {key} to the {other_name}: it has no effect here{hint}"
+            ));
             continue;
         }
         let closest = closest_key(key, own.iter().chain(other).copied().chain([binding_key]));
@@ -81,17 +83,15 @@ pub fn missing_label_warning<'k>(
     match label_value {
         Some("true") => None,
         Some(other) => Some(format!(
-            "{object}: label {} has value {}; only the exact value \"true\" opts the pod in, so \
-             nothing is injected",
+            "{object}: set label {} to exactly \"true\" (it is {}): nothing is injected until then",
             names::USE_LABEL,
             quote(other)
         )),
         None => {
             let meant = annotations.find(|k| POD_KEYS.contains(k) || *k == binding_key)?;
             Some(format!(
-                "{object}: has annotation {meant} but not the label {}: \"true\", so Workload \
-                 Identity is not injected (since v1.0 the label belongs on the pod, not the \
-                 ServiceAccount)",
+                "{object}: add label {}: \"true\" to the pod (not its ServiceAccount): without it \
+                 {meant} has no effect",
                 names::USE_LABEL
             ))
         }
@@ -231,7 +231,10 @@ mod tests {
             [names::CLIENT_ID].into_iter(),
             BINDING,
         );
-        assert!(pod[0].contains("read from the ServiceAccount"), "{pod:?}");
+        assert!(
+            pod[0].contains("to the ServiceAccount: it has no effect here"),
+            "{pod:?}"
+        );
         let sa = warnings(
             "SA",
             Holder::ServiceAccount,
@@ -239,7 +242,7 @@ mod tests {
             std::iter::empty(),
             BINDING,
         );
-        assert!(sa[0].contains("belongs on the pod"), "{sa:?}");
+        assert!(sa[0].contains("belongs on pods"), "{sa:?}");
         let label = warnings(
             "Pod",
             Holder::Pod,

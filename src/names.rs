@@ -7,6 +7,9 @@ pub const PREFIX: &str = "azure.workload.identity/";
 pub const USE_LABEL: &str = "azure.workload.identity/use";
 /// ServiceAccount annotation: the managed identity's client ID.
 pub const CLIENT_ID: &str = "azure.workload.identity/client-id";
+/// The same keys without their prefix, where a warning must be short (SPEC §9).
+pub const CLIENT_ID_SHORT: &str = "client-id";
+pub const INJECT_PROXY_SHORT: &str = "inject-proxy-sidecar";
 /// ServiceAccount annotation: the tenant ID (overrides the `tenantId` setting).
 pub const TENANT_ID: &str = "azure.workload.identity/tenant-id";
 /// ServiceAccount and pod annotation (pod wins): projected token lifetime in seconds.

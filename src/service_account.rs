@@ -43,12 +43,10 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
             );
         }
     };
-    let display = match new.metadata.name.as_deref() {
-        Some(n) if !n.is_empty() && n != name.as_ref() => {
-            format!("ServiceAccount {}/{n}", request.namespace)
-        }
-        _ => display,
-    };
+    let name = new.metadata.name().unwrap_or(name);
+    let display = format!("ServiceAccount {}/{name}", request.namespace);
+    // Warnings leave the namespace out, to fit 256 characters (SPEC §9).
+    let brief = format!("ServiceAccount {name}");
     let annotations = &new.metadata.annotations;
     let changed = |key: &str| -> Option<&str> {
         let value = annotations.get(key).map(|v| &**v)?;
@@ -60,7 +58,7 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
     };
 
     let warnings = keys::warnings(
-        &display,
+        &brief,
         Holder::ServiceAccount,
         new.metadata.labels.keys().map(|k| &**k),
         annotations.keys().map(|k| &**k),
@@ -73,8 +71,8 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
         && id.bytes().any(|b| b.is_ascii_uppercase())
     {
         warnings.push(format!(
-            "{display}: write {} in lower case ({}): RBAC compares names exactly, so a \
-             use-managed-identity rule for it would not match",
+            "{brief}: write {} in lower case ({}): RBAC compares names exactly, \
+             so a use-managed-identity rule for it would not match",
             names::CLIENT_ID,
             id.to_ascii_lowercase()
         ));

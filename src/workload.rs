@@ -82,11 +82,12 @@ pub(crate) fn evaluate(
         }
     };
     // Templates are never mutated or verified: the pods they create are.
+    let brief = format!("{} {name} template", kind.name());
     let Judgement { warnings, outcome } = pod::judge(
         &head,
         template,
         namespace,
-        &display,
+        (&display, &brief),
         settings,
         lookups,
         MissingServiceAccount::Warn,

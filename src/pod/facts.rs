@@ -10,8 +10,10 @@ use crate::object::pod::PodHead;
 pub(crate) struct PodFacts<'p> {
     pub head: &'p PodHead<'p>,
     pub namespace: &'p str,
-    /// How messages start: `Pod ns/name`, or `Deployment ns/name: pod template`.
+    /// How rejections start: `Pod ns/name`, or `Deployment ns/name: pod template`.
     pub display: &'p str,
+    /// How warnings start: `Pod name`, or `Deployment name template`.
+    pub brief: &'p str,
     pub host_network: bool,
     pub windows: bool,
     /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
@@ -26,12 +28,18 @@ pub(crate) struct PodFacts<'p> {
 
 impl<'p> PodFacts<'p> {
     /// `pod` read to the full spec shape.
-    pub fn new(head: &'p PodHead<'p>, namespace: &'p str, display: &'p str, pod: &Node) -> Self {
+    pub fn new(
+        head: &'p PodHead<'p>,
+        namespace: &'p str,
+        (display, brief): (&'p str, &'p str),
+        pod: &Node,
+    ) -> Self {
         let spec = pod.get("spec");
         Self {
             head,
             namespace,
             display,
+            brief,
             host_network: matches!(
                 spec.and_then(|s| s.get("hostNetwork")),
                 Some(Node::Bool(true))
@@ -54,6 +62,7 @@ impl<'p> PodFacts<'p> {
     pub fn subject(&self) -> Subject<'_> {
         Subject {
             object: self.display,
+            brief: self.brief,
             namespace: self.namespace,
             service_account: self.head.service_account(),
         }

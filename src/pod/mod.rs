@@ -93,11 +93,12 @@ pub(crate) fn evaluate(input: PodInput, settings: &Settings, lookups: &Lookups) 
         namespace => namespace,
     };
     let display = format!("Pod {namespace}/{}", head.display_name());
+    let brief = format!("Pod {}", head.display_name());
     let Judgement { warnings, outcome } = judge(
         &head,
         pod,
         namespace,
-        &display,
+        (&display, &brief),
         settings,
         lookups,
         MissingServiceAccount::Reject,
@@ -105,7 +106,7 @@ pub(crate) fn evaluate(input: PodInput, settings: &Settings, lookups: &Lookups) 
     let verdict = match outcome {
         Ok(None) => Ok(Verdict::accept()),
         Ok(Some((pod, plan))) if !settings.mutate => {
-            verify::verify(&pod, &head, &display, &plan, settings)
+            verify::verify(&pod, &head, (&display, &brief), &plan, settings)
                 .map(|found| Verdict::accept().with_warnings(found))
         }
         Ok(Some((mut pod, plan))) => write(&mut pod, &plan, &display, input.size),
@@ -131,24 +132,26 @@ fn write(pod: &mut Node, plan: &Plan, display: &str, size: usize) -> Result<Verd
 
 /// Every pod rule of SPEC §4, §4a, §6 and §8 shared by pods and pod templates. `pod` is the
 /// document as the envelope read it; its containers are read only on the paths that need them.
+/// `names` is how rejections name the object (`Pod ns/name`), then how warnings do: without
+/// the namespace, so that every warning fits the API server's 256 characters (SPEC §9).
 pub(crate) fn judge<'a>(
     head: &PodHead,
     pod: Node<'a>,
     namespace: &str,
-    display: &str,
+    (display, brief): (&str, &str),
     settings: &Settings,
     lookups: &Lookups,
     missing: MissingServiceAccount,
 ) -> Judgement<'a> {
-    let mut warnings = warnings::keys(head, display, settings);
+    let mut warnings = warnings::keys(head, brief, settings);
     let outcome = legacy::check(
-        display,
+        (display, brief),
         head.label(names::LEGACY_POD_IDENTITY_LABEL),
         settings,
     )
     .and_then(|legacy| {
         warnings.extend(legacy);
-        let facts = (head, namespace, display);
+        let facts = (head, namespace, display, brief);
         if head.opted_in() {
             labelled(facts, pod, settings, lookups, missing, &mut warnings).map(Some)
         } else {
@@ -158,12 +161,12 @@ pub(crate) fn judge<'a>(
     Judgement { warnings, outcome }
 }
 
-type Named<'p> = (&'p PodHead<'p>, &'p str, &'p str);
+type Named<'p> = (&'p PodHead<'p>, &'p str, &'p str, &'p str);
 
 /// SPEC §4.1: no change; host calls only when a §6 check applies (a Key Vault CSI volume, a
 /// hand-written identity-binding token).
 fn unlabeled(
-    (head, namespace, display): Named,
+    (head, namespace, display, brief): Named,
     pod: Node,
     settings: &Settings,
     lookups: &Lookups,
@@ -178,7 +181,7 @@ fn unlabeled(
         return Ok(());
     }
     let pod = read_spec(pod, display)?;
-    let facts = PodFacts::new(head, namespace, display, &pod);
+    let facts = PodFacts::new(head, namespace, (display, brief), &pod);
     let sa = match binding {
         true => Some(service_account(&facts, lookups)?),
         false => None,
@@ -201,7 +204,7 @@ fn unlabeled(
 
 /// The opted-in path: read the containers, look up the ServiceAccount, plan, authorize.
 fn labelled<'a>(
-    (head, namespace, display): Named,
+    (head, namespace, display, brief): Named,
     pod: Node<'a>,
     settings: &Settings,
     lookups: &Lookups,
@@ -209,13 +212,12 @@ fn labelled<'a>(
     warnings: &mut Vec<String>,
 ) -> Result<(Node<'a>, Plan), Rejection> {
     let pod = read_spec(pod, display)?;
-    let facts = PodFacts::new(head, namespace, display, &pod);
+    let facts = PodFacts::new(head, namespace, (display, brief), &pod);
     let sa = match service_account(&facts, lookups) {
         Ok(sa) => Some(sa),
         Err(Missing(_)) if missing == MissingServiceAccount::Warn => {
             warnings.push(format!(
-                "{display}: ServiceAccount {namespace}/{} does not exist (yet); its pods will be \
-                 rejected until it does",
+                "{brief}: create ServiceAccount {}: until it exists, its pods are rejected",
                 head.service_account()
             ));
             None
@@ -232,7 +234,7 @@ fn labelled<'a>(
     if sa.is_some() {
         warnings.extend(warnings::labelled(&facts, &pod, &plan));
     }
-    warnings.extend(warnings::windows(&pod, display));
+    warnings.extend(warnings::windows(&pod, brief));
     Ok((pod, plan))
 }
 

@@ -31,8 +31,7 @@ impl ProxyRequest {
     pub fn warning(&self, pod: &str) -> Option<String> {
         match self {
             Self::Unclear(value) => Some(format!(
-                "{pod}: annotation {} has value {}, which is neither true nor false; \
-                 the proxy is not injected",
+                "{pod}: set {} to true or false (it is {}): the proxy is not injected",
                 names::INJECT_PROXY,
                 quote(value)
             )),

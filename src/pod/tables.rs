@@ -58,7 +58,7 @@ fn with_pod<T>(pod: &Value, f: impl FnOnce(&PodFacts, Node) -> T) -> T {
     let head = PodHead::from_node(&read.node, read.metadata).unwrap_or_else(|e| panic!("{e}"));
     let mut node = read.node;
     expand_spec(&mut node).unwrap_or_else(|e| panic!("{e}"));
-    let facts = PodFacts::new(&head, NS, "Pod ns1/pod", &node);
+    let facts = PodFacts::new(&head, NS, ("Pod ns1/pod", "Pod pod"), &node);
     f(&facts, node)
 }
 

@@ -15,7 +15,7 @@ use crate::verdict::Rejection;
 pub(super) fn verify(
     pod: &Node,
     head: &PodHead,
-    display: &str,
+    (display, brief): (&str, &str),
     plan: &Plan,
     settings: &Settings,
 ) -> Result<Vec<String>, Rejection> {
@@ -41,20 +41,21 @@ pub(super) fn verify(
         return Ok(Vec::new());
     }
     if !has_token_volume(head, audience) && !judged.iter().any(|(_, has)| *has) {
-        let message = format!(
-            "{display}: opted in to Workload Identity (label {}: \"true\") but the Workload \
-             Identity webhook did not mutate it (no token volume, no {} in any container), so it \
-             would start without an identity. Check that the webhook is running and reachable, \
-             that its failurePolicy is Fail (Ignore admits pods while it is down), and that the \
-             label value is exactly \"true\"; then recreate the pod",
-            names::USE_LABEL,
-            names::ENV_FEDERATED_TOKEN_FILE
-        );
+        // The fix first: with 63-character names the warning still fits 256 characters.
+        let check = "check that the Workload Identity webhook runs with failurePolicy: Fail \
+                     and the label is exactly \"true\", then recreate the pod";
         return match settings.verify_injection {
             VerifyInjection::Reject => Err(Rejection::BadRequest(format!(
-                "{message} (setting verifyInjection: reject)"
+                "{display}: opted in to Workload Identity (label {}: \"true\") but the \
+                 Workload Identity webhook did not mutate it (no token volume, no {} in any \
+                 container), so it would start without an identity; {check} (setting \
+                 verifyInjection: reject)",
+                names::USE_LABEL,
+                names::ENV_FEDERATED_TOKEN_FILE
             ))),
-            _ => Ok(vec![message]),
+            _ => Ok(vec![format!(
+                "{brief}: {check}: it was not mutated, so it has no identity"
+            )]),
         };
     }
     let missing: Vec<String> = judged
@@ -66,12 +67,11 @@ pub(super) fn verify(
         return Ok(Vec::new());
     }
     Ok(vec![format!(
-        "{display}: containers {} have no {} (added after the Workload Identity webhook ran?); \
-         list them in annotation {} if they need no identity, or let the webhook run again \
-         (reinvocationPolicy: IfNeeded)",
+        "{brief}: list containers {} in {} if they need no identity: they lack {} (added \
+         after the webhook ran?)",
         missing.join(", "),
+        names::SKIP_CONTAINERS,
         names::ENV_FEDERATED_TOKEN_FILE,
-        names::SKIP_CONTAINERS
     )])
 }
 

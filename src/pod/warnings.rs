@@ -30,7 +30,7 @@ pub(super) fn keys(head: &PodHead, display: &str, settings: &Settings) -> Vec<St
 
 /// SPEC §4.11: a pod aimed at Windows nodes must say so in `spec.os.name`, or the kubelet
 /// fails to set the projected token's ownership.
-pub(super) fn windows(pod: &Node, display: &str) -> Option<String> {
+pub(super) fn windows(pod: &Node, brief: &str) -> Option<String> {
     let spec = pod.get("spec")?;
     let targets_windows = spec
         .get("nodeSelector")
@@ -40,20 +40,21 @@ pub(super) fn windows(pod: &Node, display: &str) -> Option<String> {
         spec.get("os").and_then(|os| os.get("name")?.as_str()) == Some("windows");
     (targets_windows && !declares_windows).then(|| {
         format!(
-            "{display}: nodeSelector kubernetes.io/os: windows without spec.os.name: windows; \
-             set spec.os.name, or the kubelet fails to prepare the projected token volume"
+            "{brief}: set spec.os.name: windows (its nodeSelector picks Windows nodes), or the \
+             kubelet fails to prepare the token volume"
         )
     })
 }
 
 /// SPEC §4.11: no client ID at all; skip-containers entries that name no container.
 pub(super) fn labelled(facts: &PodFacts, pod: &Node, plan: &Plan) -> Vec<String> {
-    let display = facts.display;
+    let brief = facts.brief;
     let mut warnings = Vec::new();
     if plan.client_id.is_none() && facts.literal_client_ids.is_empty() {
         warnings.push(format!(
-            "{display}: no client ID: its ServiceAccount has no {} annotation and no \
-             container sets AZURE_CLIENT_ID, so it starts without an identity",
+            "{brief}: annotate ServiceAccount {} with {} (or set AZURE_CLIENT_ID): without a \
+             client ID it starts without an identity",
+            facts.head.service_account(),
             names::CLIENT_ID
         ));
     }
@@ -63,9 +64,9 @@ pub(super) fn labelled(facts: &PodFacts, pod: &Node, plan: &Plan) -> Vec<String>
     }
     for entry in plan.skip.iter().filter(|s| !present.contains(&s.as_str())) {
         warnings.push(format!(
-            "{display}: annotation {} names {}, which is not a container of this pod",
+            "{brief}: remove {} from {}: no container has that name",
+            quote(entry),
             names::SKIP_CONTAINERS,
-            quote(entry)
         ));
     }
     warnings

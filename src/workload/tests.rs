@@ -88,7 +88,7 @@ fn spec_7_missing_service_account_is_a_warning() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("ServiceAccount ns1/sa does not exist")),
+            .any(|w| w.contains("create ServiceAccount sa: until it exists")),
         "{warnings:?}"
     );
 }
@@ -148,9 +148,7 @@ fn spec_4a_template_typos_warn() {
         "{warnings:?}"
     );
     assert!(
-        warnings
-            .iter()
-            .all(|w| w.starts_with("Job ns1/web: pod template:")),
+        warnings.iter().all(|w| w.starts_with("Job web template:")),
         "{warnings:?}"
     );
 }
