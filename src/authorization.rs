@@ -16,6 +16,8 @@ pub enum Source {
     ServiceAccount(String),
     Container(String),
     SecretProviderClass(String),
+    /// A pod migrated from AAD Pod Identity (SPEC §8).
+    AzureIdentity(String),
 }
 
 impl std::fmt::Display for Source {
@@ -25,6 +27,9 @@ impl std::fmt::Display for Source {
                 write!(f, "annotation {} of ServiceAccount {sa}", names::CLIENT_ID)
             }
             Self::Container(c) => write!(f, "env AZURE_CLIENT_ID of container {}", quote(c)),
+            Self::AzureIdentity(identity) => {
+                write!(f, "spec.clientID of AzureIdentity {}", quote(identity))
+            }
             Self::SecretProviderClass(spc) => {
                 write!(
                     f,

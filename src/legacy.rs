@@ -5,14 +5,26 @@ use crate::settings::{LegacyPodIdentity, Settings};
 use crate::verdict::Rejection;
 
 /// `Ok(Some(warning))`, `Ok(None)`, or the rejection, per `legacyPodIdentity`.
-/// `(display, brief)` name the object in the rejection and in the warning.
-pub fn check(
+/// What `legacyPodIdentity` asks for a pod labelled `aadpodidbinding`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Legacy<'a> {
+    /// Not labelled, or `allow`.
+    Nothing,
+    Warning(String),
+    /// `migrate`, with the label's value: the caller carries the pod over (SPEC §8).
+    Migrate(&'a str),
+}
+
+/// `(display, brief)` name the object in the rejection and in the warning. `opted_in` pods
+/// are on Workload Identity already: `migrate` only warns about their label.
+pub fn check<'a>(
     (display, brief): (&str, &str),
-    binding: Option<&str>,
+    binding: Option<&'a str>,
+    opted_in: bool,
     settings: &Settings,
-) -> Result<Option<String>, Rejection> {
+) -> Result<Legacy<'a>, Rejection> {
     let Some(binding) = binding else {
-        return Ok(None);
+        return Ok(Legacy::Nothing);
     };
     // The fix first, and short: with 63-character names it still fits 256 characters.
     let fix = format!(
@@ -22,8 +34,9 @@ pub fn check(
         names::INJECT_PROXY_SHORT
     );
     match settings.legacy_pod_identity {
-        LegacyPodIdentity::Allow => Ok(None),
-        LegacyPodIdentity::Warn => Ok(Some(format!(
+        LegacyPodIdentity::Allow => Ok(Legacy::Nothing),
+        LegacyPodIdentity::Migrate if !opted_in => Ok(Legacy::Migrate(binding)),
+        LegacyPodIdentity::Warn | LegacyPodIdentity::Migrate => Ok(Legacy::Warning(format!(
             "{brief}: move to Workload Identity ({} is retired): {fix}",
             names::LEGACY_POD_IDENTITY_LABEL
         ))),

@@ -64,3 +64,8 @@ pub const CA_CONFIGMAP_KEY: &str = "ca.crt";
 pub const CSI_DRIVER: &str = "secrets-store.csi.k8s.io";
 pub const SPC_API_VERSION: &str = "secrets-store.csi.x-k8s.io/v1";
 pub const SPC_KIND: &str = "SecretProviderClass";
+
+/// AAD Pod Identity's API (SPEC §8, `legacyPodIdentity: migrate`).
+pub const AAD_API_VERSION: &str = "aadpodidentity.k8s.io/v1";
+pub const AAD_BINDING_KIND: &str = "AzureIdentityBinding";
+pub const AAD_IDENTITY_KIND: &str = "AzureIdentity";

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use crate::cluster::Lookups;
 use crate::object::Metadata;
 use crate::object::pod::{PodHead, PodText};
-use crate::pod::{self, Judgement, MissingServiceAccount};
+use crate::pod::{self, Caller, Judgement, MissingServiceAccount};
 use crate::request::{AdmissionRequest, WorkloadKind};
 use crate::settings::Settings;
 use crate::verdict::{Rejection, Verdict};
@@ -90,7 +90,10 @@ pub(crate) fn evaluate(
         (&display, &brief),
         settings,
         lookups,
-        MissingServiceAccount::Warn,
+        Caller {
+            missing_service_account: MissingServiceAccount::Warn,
+            applies_plans: false,
+        },
     );
     match outcome {
         Ok(_) => Verdict::accept(),

@@ -356,7 +356,11 @@ fn spec_9_every_warning_fits_whole_with_realistic_names() {
     let opted = || json!({ "azure.workload.identity/use": "true" });
     let mut seen = 0;
     let mut check = |request: Value, settings: Value, cluster: &FakeCluster, what: &str| {
-        seen += assert_whole(&run(request, settings, cluster), what);
+        let response = run(request, settings, cluster);
+        if std::env::var("SHOW").is_ok() {
+            eprintln!("{what}: {response:?}");
+        }
+        seen += assert_whole(&response, what);
     };
     // §4a, §1: typos, keys on the wrong object, labels written as annotations.
     check(
@@ -521,5 +525,48 @@ fn spec_9_every_warning_fits_whole_with_realistic_names() {
         &FakeCluster::new(),
         "service account",
     );
-    assert!(seen >= 18, "{seen} warnings rendered");
+    // §8: a pod migrated from AAD Pod Identity (four warnings: what happened, three steps),
+    // and one whose ServiceAccount's client ID wins.
+    // Binding and identity names as users write them; the label value as long as a name.
+    let binding = json!({ "items": [{ "metadata": { "name": "payments-binding" }, "spec": { "selector": POD63, "azureIdentity": "payments-identity" } }] });
+    let identity = json!({ "kind": "AzureIdentity", "spec": { "clientID": OTHER_GUID } });
+    let aad = |cluster: FakeCluster| {
+        cluster
+            .with_list(
+                "AzureIdentityBinding",
+                NS63,
+                Ok(binding.to_string().into_bytes()),
+            )
+            .with_object(
+                "AzureIdentity",
+                NS63,
+                "payments-identity",
+                Ok(identity.to_string().into_bytes()),
+            )
+    };
+    let legacy = || pod(json!({ "aadpodidbinding": POD63 }), json!({}));
+    let migrate = settings(json!({ "legacyPodIdentity": "migrate" }));
+    check(
+        pod_request(NS63, legacy()),
+        migrate.clone(),
+        &aad(with_id()),
+        "migrated",
+    );
+    check(
+        pod_request(NS63, legacy()),
+        migrate.clone(),
+        &aad(sa(json!({}))),
+        "migrated, no SA id",
+    );
+    check(
+        pod_request(NS63, legacy()),
+        migrate,
+        &aad(FakeCluster::new()).with_list(
+            "AzureIdentityBinding",
+            NS63,
+            Ok(br#"{"items":[]}"#.to_vec()),
+        ),
+        "no binding",
+    );
+    assert!(seen >= 26, "{seen} warnings rendered");
 }

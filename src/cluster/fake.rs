@@ -4,7 +4,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use kubewarden_policy_sdk::host_capabilities::kubernetes::{CanIRequest, GetResourceRequest};
+use kubewarden_policy_sdk::host_capabilities::kubernetes::{
+    CanIRequest, GetResourceRequest, ListResourcesByNamespaceRequest,
+};
 use serde_json::json;
 
 use super::lookups::Cluster;
@@ -17,6 +19,10 @@ pub enum Call {
         namespace: String,
         name: String,
         disable_cache: bool,
+    },
+    List {
+        kind: String,
+        namespace: String,
     },
     CanI {
         user: String,
@@ -31,6 +37,7 @@ pub enum Call {
 #[derive(Default)]
 pub struct FakeCluster {
     objects: HashMap<(String, String, String), Result<Vec<u8>, String>>,
+    lists: HashMap<(String, String), Result<Vec<u8>, String>>,
     reviews: HashMap<(String, String), Result<Vec<u8>, String>>,
     /// Answers past the host's cache, where they differ from the cached ones.
     uncached_reviews: HashMap<(String, String), Result<Vec<u8>, String>>,
@@ -101,6 +108,19 @@ impl FakeCluster {
         self
     }
 
+    /// The answer of a `list_resources_by_namespace` of `kind` in `namespace`; without one,
+    /// an empty list.
+    pub fn with_list(
+        mut self,
+        kind: &str,
+        namespace: &str,
+        answer: Result<Vec<u8>, String>,
+    ) -> Self {
+        self.lists
+            .insert((kind.to_owned(), namespace.to_owned()), answer);
+        self
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.calls.borrow().clone()
     }
@@ -149,5 +169,23 @@ impl Cluster for FakeCluster {
             .or_else(|| self.reviews.get(&key))
             .cloned()
             .unwrap_or_else(|| Err(format!("no answer recorded for {}", attrs.resource)))
+    }
+
+    fn list_resources_by_namespace(
+        &self,
+        request: &ListResourcesByNamespaceRequest,
+    ) -> Result<Vec<u8>, String> {
+        self.calls.borrow_mut().push(Call::List {
+            kind: request.kind.clone(),
+            namespace: request.namespace.clone(),
+        });
+        self.lists
+            .get(&(request.kind.clone(), request.namespace.clone()))
+            .cloned()
+            .unwrap_or_else(|| {
+                Ok(json!({ "apiVersion": request.api_version, "kind": format!("{}List", request.kind), "metadata": {}, "items": [] })
+                    .to_string()
+                    .into_bytes())
+            })
     }
 }

@@ -1,7 +1,9 @@
 //! The waPC host implementation of [`Cluster`](super::Cluster): the only code that talks to
 //! the policy-server (or kwctl).
 
-use kubewarden_policy_sdk::host_capabilities::kubernetes::{CanIRequest, GetResourceRequest};
+use kubewarden_policy_sdk::host_capabilities::kubernetes::{
+    CanIRequest, GetResourceRequest, ListResourcesByNamespaceRequest,
+};
 
 use super::lookups::Cluster;
 
@@ -31,5 +33,12 @@ impl Cluster for HostCluster {
 
     fn can_i(&self, request: &CanIRequest) -> Result<Vec<u8>, String> {
         Self::call("can_i", serde_json::to_vec(request))
+    }
+
+    fn list_resources_by_namespace(
+        &self,
+        request: &ListResourcesByNamespaceRequest,
+    ) -> Result<Vec<u8>, String> {
+        Self::call("list_resources_by_namespace", serde_json::to_vec(request))
     }
 }

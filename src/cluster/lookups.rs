@@ -4,7 +4,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
-    CanIRequest, GetResourceRequest, ResourceAttributes, SubjectAccessReview,
+    CanIRequest, GetResourceRequest, ListResourcesByNamespaceRequest, ResourceAttributes,
+    SubjectAccessReview,
 };
 use serde::Deserialize;
 
@@ -16,6 +17,11 @@ use crate::verdict::Rejection;
 pub trait Cluster {
     fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String>;
     fn can_i(&self, request: &CanIRequest) -> Result<Vec<u8>, String>;
+    /// `kubernetes/list_resources_by_namespace`: an object list's JSON.
+    fn list_resources_by_namespace(
+        &self,
+        request: &ListResourcesByNamespaceRequest,
+    ) -> Result<Vec<u8>, String>;
 }
 
 /// Why a lookup failed; each variant maps to a rejection code (SPEC §9).
@@ -97,7 +103,7 @@ struct SarStatus {
 
 /// Typed, memoized lookups for one evaluation: at most one answer per object and per review.
 pub struct Lookups<'c> {
-    cluster: &'c dyn Cluster,
+    pub(super) cluster: &'c dyn Cluster,
     service_accounts: RefCell<HashMap<(String, String), Result<ServiceAccount, LookupError>>>,
     provider_classes: RefCell<HashMap<(String, String), Result<SecretProviderClass, LookupError>>>,
     reviews: RefCell<HashMap<SubjectAccessReview, Result<AccessDecision, LookupError>>>,
@@ -251,7 +257,7 @@ impl<'c> Lookups<'c> {
 
     /// `get_resource`, then once more without the host's cache when the first try failed
     /// (an object created just before its pod may not be cached yet).
-    fn fetch(
+    pub(super) fn fetch(
         &self,
         api_version: &str,
         kind: &str,
@@ -279,7 +285,7 @@ impl<'c> Lookups<'c> {
     }
 }
 
-fn expect_kind(kind: Option<&str>, expected: &str) -> Result<(), LookupError> {
+pub(super) fn expect_kind(kind: Option<&str>, expected: &str) -> Result<(), LookupError> {
     match kind {
         Some(kind) if kind != expected => Err(LookupError::Malformed(format!(
             "expected a {expected}, got a {kind}"

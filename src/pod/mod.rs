@@ -6,6 +6,7 @@
 mod apply;
 mod facts;
 mod layout;
+mod migrate;
 mod plan;
 mod proxy;
 mod verify;
@@ -14,7 +15,7 @@ mod warnings;
 use crate::authorization::{self, Claims};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::json::Node;
-use crate::legacy;
+use crate::legacy::{self, Legacy};
 use crate::names;
 use crate::object::expand_spec;
 use crate::object::pod::{PodHead, PodText};
@@ -43,6 +44,14 @@ pub(crate) enum PodObject<'a> {
     Read(PodText<'a>),
     Text(&'a str),
     Missing,
+}
+
+/// What the caller of [`judge`] does with the outcome: how a missing ServiceAccount counts,
+/// and whether it writes a plan (only then is a legacy pod migrated, SPEC §8.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Caller {
+    pub missing_service_account: MissingServiceAccount,
+    pub applies_plans: bool,
 }
 
 /// What a missing ServiceAccount means to the caller of [`judge`].
@@ -94,6 +103,10 @@ pub(crate) fn evaluate(input: PodInput, settings: &Settings, lookups: &Lookups) 
     };
     let display = format!("Pod {namespace}/{}", head.display_name());
     let brief = format!("Pod {}", head.display_name());
+    let caller = Caller {
+        missing_service_account: MissingServiceAccount::Reject,
+        applies_plans: settings.mutate,
+    };
     let Judgement { warnings, outcome } = judge(
         &head,
         pod,
@@ -101,7 +114,7 @@ pub(crate) fn evaluate(input: PodInput, settings: &Settings, lookups: &Lookups) 
         (&display, &brief),
         settings,
         lookups,
-        MissingServiceAccount::Reject,
+        caller,
     );
     let verdict = match outcome {
         Ok(None) => Ok(Verdict::accept()),
@@ -141,21 +154,66 @@ pub(crate) fn judge<'a>(
     (display, brief): (&str, &str),
     settings: &Settings,
     lookups: &Lookups,
-    missing: MissingServiceAccount,
+    caller: Caller,
 ) -> Judgement<'a> {
     let mut warnings = warnings::keys(head, brief, settings);
+    let missing = caller.missing_service_account;
     let outcome = legacy::check(
         (display, brief),
         head.label(names::LEGACY_POD_IDENTITY_LABEL),
+        head.opted_in(),
         settings,
     )
     .and_then(|legacy| {
-        warnings.extend(legacy);
         let facts = (head, namespace, display, brief);
-        if head.opted_in() {
-            labelled(facts, pod, settings, lookups, missing, &mut warnings).map(Some)
-        } else {
-            unlabeled(facts, pod, settings, lookups, &mut warnings).map(|()| None)
+        let migration = match legacy {
+            Legacy::Nothing => None,
+            Legacy::Warning(warning) => {
+                warnings.push(warning);
+                None
+            }
+            Legacy::Migrate(selector) => {
+                match migrate::find(selector, namespace, (display, brief), lookups)? {
+                    Ok(found) => Some(found),
+                    Err(warning) => {
+                        warnings.push(warning);
+                        None
+                    }
+                }
+            }
+        };
+        match migration {
+            Some(found) if caller.applies_plans => {
+                let (pod, plan) = labelled(
+                    facts,
+                    pod,
+                    settings,
+                    lookups,
+                    missing,
+                    Some(&found),
+                    &mut warnings,
+                )?;
+                let id = plan.client_id.as_deref().unwrap_or(&found.client_id);
+                if id != found.client_id {
+                    warnings.push(format!(
+                        "{brief}: uses the client ID of ServiceAccount {} ({id}), not the \
+                         AzureIdentity's ({})",
+                        head.service_account(),
+                        found.client_id
+                    ));
+                }
+                warnings.extend(found.steps(brief, namespace, head.service_account(), id, true));
+                Ok(Some((pod, plan)))
+            }
+            Some(found) => {
+                let sa = head.service_account();
+                warnings.extend(found.steps(brief, namespace, sa, &found.client_id, false));
+                unlabeled(facts, pod, settings, lookups, &mut warnings).map(|()| None)
+            }
+            None if head.opted_in() => {
+                labelled(facts, pod, settings, lookups, missing, None, &mut warnings).map(Some)
+            }
+            None => unlabeled(facts, pod, settings, lookups, &mut warnings).map(|()| None),
         }
     });
     Judgement { warnings, outcome }
@@ -209,6 +267,7 @@ fn labelled<'a>(
     settings: &Settings,
     lookups: &Lookups,
     missing: MissingServiceAccount,
+    migration: Option<&migrate::Migration>,
     warnings: &mut Vec<String>,
 ) -> Result<(Node<'a>, Plan), Rejection> {
     let pod = read_spec(pod, display)?;
@@ -224,7 +283,7 @@ fn labelled<'a>(
         }
         Err(Failed(rejection) | Missing(rejection)) => return Err(rejection),
     };
-    let plan = plan(&facts, sa.as_ref(), settings)?;
+    let plan = plan(&facts, sa.as_ref(), settings, migration)?;
     warnings.extend(authorization::authorize(
         &plan.claims,
         &facts.subject(),

@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use super::facts::PodFacts;
 use super::layout::Layout;
+use super::migrate::Migration;
 use super::proxy::{self, ProxyRequest};
-use crate::authorization::Claims;
+use crate::authorization::{Claims, Source};
 use crate::cluster::ServiceAccount;
 use crate::format::{parse_expiration, quote};
 use crate::names;
@@ -47,20 +48,26 @@ pub struct ProxyPlan {
 /// The plan of an opted-in pod. `sa` is its ServiceAccount, `None` when it does not exist
 /// (a workload template's, SPEC §7): then the pod is planned without its annotations and no
 /// identity-binding review applies (there is no client ID to review yet).
+///
+/// A pod migrated from AAD Pod Identity (`migration`, SPEC §8.3) gets the AzureIdentity's
+/// client ID unless its ServiceAccount names one, and the proxy, so that code written for AAD
+/// Pod Identity's IMDS endpoint keeps working.
 pub fn plan(
     pod: &PodFacts,
     sa: Option<&ServiceAccount>,
     settings: &Settings,
+    migration: Option<&Migration>,
 ) -> Result<Plan, Rejection> {
     let head = pod.head;
     let none = ServiceAccount::default();
     let known = sa;
     let sa = sa.unwrap_or(&none);
-    let proxy = proxy_plan(pod, settings)?;
+    let proxy = proxy_plan(pod, settings, migration.is_some())?;
     let expiration = token_expiration(pod, sa)?;
     let client_id = sa
         .annotation(names::CLIENT_ID)
         .filter(|v| !v.is_empty())
+        .or(migration.map(|m| m.client_id.as_str()))
         .map(str::to_owned);
     // Deviation (SPEC §4.5): an empty annotation falls back to the setting.
     let tenant_id = sa
@@ -144,6 +151,12 @@ pub fn plan(
         &pod.literal_client_ids,
         pod.csi_volumes(),
     );
+    if let Some(m) = migration {
+        claims
+            .client_ids
+            .entry(m.client_id.clone())
+            .or_insert_with(|| Source::AzureIdentity(format!("{}/{}", pod.namespace, m.identity)));
+    }
     claims.indirect = pod
         .indirect_client_ids
         .iter()
@@ -205,9 +218,15 @@ fn token_expiration(pod: &PodFacts, sa: &ServiceAccount) -> Result<i64, Rejectio
     })
 }
 
-fn proxy_plan(pod: &PodFacts, settings: &Settings) -> Result<Option<ProxyPlan>, Rejection> {
+/// The proxy, when the pod asks for it or `forced` (a pod migrated from AAD Pod Identity).
+fn proxy_plan(
+    pod: &PodFacts,
+    settings: &Settings,
+    forced: bool,
+) -> Result<Option<ProxyPlan>, Rejection> {
     let head = pod.head;
-    if ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY)) != ProxyRequest::Yes {
+    let asked = ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY));
+    if !forced && asked != ProxyRequest::Yes {
         return Ok(None);
     }
     let message = |why: &str| format!("{}: annotation {}: {why}", pod.display, names::INJECT_PROXY);

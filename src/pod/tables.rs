@@ -67,7 +67,7 @@ fn planned(
     sa: Option<&ServiceAccount>,
     settings: &Settings,
 ) -> Result<Plan, Rejection> {
-    with_pod(pod, |facts, _| plan(facts, sa, settings))
+    with_pod(pod, |facts, _| plan(facts, sa, settings, None))
 }
 
 fn env<'p>(plan: &'p Plan, name: &str) -> Option<&'p str> {
@@ -179,7 +179,7 @@ fn applied(pod: &Value, extra: Value) -> Result<(bool, Value), Rejection> {
     let settings = settings(extra);
     let sa = service_account(json!({ "azure.workload.identity/client-id": CLIENT }));
     with_pod(pod, |facts, mut node| {
-        let plan = plan(facts, Some(&sa), &settings)?;
+        let plan = plan(facts, Some(&sa), &settings, None)?;
         let changed = apply(&mut node, &plan, facts.display)?;
         let value = node.to_value().unwrap_or_else(|e| panic!("{e}"));
         Ok((changed, value))

@@ -145,6 +145,8 @@ pub enum LegacyPodIdentity {
     #[default]
     Warn,
     Reject,
+    /// Carry the pod over to Workload Identity at admission (SPEC §8).
+    Migrate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]

@@ -1,0 +1,432 @@
+//! SPEC §8, `legacyPodIdentity: migrate`: each numbered rule has a test named after it.
+
+use azure_workload_identity_policy::cluster::fake::{Call, FakeCluster};
+use azure_workload_identity_policy::testing::*;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const MI: &str = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
+
+fn legacy_pod(selector: &str) -> Value {
+    json!({ "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "api-1", "labels": { "aadpodidbinding": selector } },
+        "spec": { "serviceAccountName": "sa", "containers": [{ "name": "app", "image": "i" }] } })
+}
+
+fn bindings(items: &[(&str, &str, &str)]) -> Result<Vec<u8>, String> {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(name, selector, identity)| {
+            json!({ "metadata": { "name": name },
+            "spec": { "selector": selector, "azureIdentity": identity } })
+        })
+        .collect();
+    Ok(
+        json!({ "apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentityBindingList",
+        "metadata": {}, "items": items })
+        .to_string()
+        .into_bytes(),
+    )
+}
+
+fn identity(client_id: &str) -> Result<Vec<u8>, String> {
+    Ok(
+        json!({ "apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentity",
+        "metadata": { "name": "api-mi" }, "spec": { "type": 0, "clientID": client_id } })
+        .to_string()
+        .into_bytes(),
+    )
+}
+
+/// A cluster with one binding `api` selecting `api` → AzureIdentity `api-mi` (client `MI`), and
+/// ServiceAccount `sa` with `sa_annotations`.
+fn cluster(sa_annotations: Value) -> FakeCluster {
+    FakeCluster::new()
+        .with_list(
+            "AzureIdentityBinding",
+            "ns1",
+            bindings(&[("api", "api", "api-mi"), ("other", "other", "x")]),
+        )
+        .with_object("AzureIdentity", "ns1", "api-mi", identity(MI))
+        .with_service_account("ns1", "sa", sa_annotations)
+}
+
+fn migrate(extra: Value) -> Value {
+    let mut s = settings(json!({ "legacyPodIdentity": "migrate" }));
+    if let (Some(s), Some(extra)) = (s.as_object_mut(), extra.as_object()) {
+        s.extend(extra.clone());
+    }
+    s
+}
+
+fn warnings(response: &kubewarden_policy_sdk::response::ValidationResponse) -> Vec<String> {
+    response.warnings.clone().unwrap_or_default()
+}
+
+fn kinds(fake: &FakeCluster) -> Vec<String> {
+    fake.calls()
+        .into_iter()
+        .map(|c| match c {
+            Call::List { kind, .. } => format!("list {kind}"),
+            Call::Get {
+                kind,
+                name,
+                disable_cache,
+                ..
+            } => format!(
+                "get {kind} {name}{}",
+                if disable_cache { " uncached" } else { "" }
+            ),
+            Call::CanI { resource, .. } => format!("can_i {resource}"),
+        })
+        .collect()
+}
+
+#[test]
+fn spec_8_1_bindings_are_listed_and_matched_by_their_selector_exactly() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("API")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("no AzureIdentityBinding here selects aadpodidbinding=\"API\""))
+    );
+    assert_eq!(kinds(&fake), ["list AzureIdentityBinding"]);
+}
+
+#[test]
+fn spec_8_2_the_azure_identity_is_read_with_the_uncached_retry() {
+    let fake = FakeCluster::new()
+        .with_list(
+            "AzureIdentityBinding",
+            "ns1",
+            bindings(&[("api", "api", "api-mi")]),
+        )
+        .with_service_account("ns1", "sa", json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("names AzureIdentity \"api-mi\", which does not exist")),
+        "{response:?}"
+    );
+    assert_eq!(
+        kinds(&fake),
+        [
+            "list AzureIdentityBinding",
+            "get AzureIdentity api-mi",
+            "get AzureIdentity api-mi uncached"
+        ]
+    );
+}
+
+#[test]
+fn spec_8_3_the_pod_is_mutated_with_the_client_id_and_the_proxy_and_told_the_three_steps() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    let pod = mutated(&response);
+    assert!(
+        env_of(pod, "containers", 0).contains(&("AZURE_CLIENT_ID".into(), MI.into())),
+        "{pod}"
+    );
+    assert_eq!(
+        container_names(pod, "initContainers"),
+        ["azwi-proxy", "azwi-proxy-init"]
+    );
+    let warnings = warnings(&response);
+    for needle in [
+        "migrated from AAD Pod Identity (AzureIdentityBinding \"api\")",
+        "1/3 annotate ServiceAccount sa with azure.workload.identity/client-id: 7b2c4a8e",
+        "2/3 federate subject system:serviceaccount:ns1:sa",
+        "3/3 replace label aadpodidbinding with azure.workload.identity/use",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(needle)),
+            "{needle}: {warnings:?}"
+        );
+    }
+    assert_eq!(
+        kinds(&fake),
+        [
+            "list AzureIdentityBinding",
+            "get AzureIdentity api-mi",
+            "get ServiceAccount sa"
+        ]
+    );
+}
+
+#[test]
+fn spec_8_3_the_service_accounts_client_id_wins_with_a_warning() {
+    let fake = cluster(json!({ "azure.workload.identity/client-id": CLIENT }));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    let pod = mutated(&response);
+    assert!(env_of(pod, "containers", 0).contains(&("AZURE_CLIENT_ID".into(), CLIENT.into())));
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("uses the client ID of ServiceAccount sa")),
+        "{response:?}"
+    );
+}
+
+#[test]
+fn spec_8_3_every_proxy_rule_applies() {
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({ "proxy": { "allowedNamespaces": ["other"] } })),
+        &cluster(json!({})),
+    );
+    assert_rejected(&response, 403, "may not request the proxy");
+    let mut host = legacy_pod("api");
+    host["spec"]["hostNetwork"] = json!(true);
+    assert_rejected(
+        &run(
+            pod_request("ns1", host),
+            migrate(json!({})),
+            &cluster(json!({})),
+        ),
+        400,
+        "hostNetwork",
+    );
+}
+
+#[rstest::rstest]
+#[case::several(bindings(&[("a", "api", "api-mi"), ("b", "api", "api-mi")]), identity(MI), "2 AzureIdentityBindings select it (\"a, b\")")]
+#[case::empty_client_id(bindings(&[("api", "api", "api-mi")]), identity(" "), "AzureIdentity \"api-mi\" has no spec.clientID")]
+fn spec_8_4_what_aad_pod_identity_could_not_serve_is_admitted_unchanged_with_a_warning(
+    #[case] list: Result<Vec<u8>, String>,
+    #[case] identity: Result<Vec<u8>, String>,
+    #[case] needle: &str,
+) {
+    let fake = FakeCluster::new()
+        .with_list("AzureIdentityBinding", "ns1", list)
+        .with_object("AzureIdentity", "ns1", "api-mi", identity);
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(
+        warnings(&response).iter().any(|w| w.contains(needle)),
+        "{response:?}"
+    );
+}
+
+#[test]
+fn spec_8_4_a_host_failure_is_rejected_with_500() {
+    let fake = FakeCluster::new().with_list(
+        "AzureIdentityBinding",
+        "ns1",
+        Err("forbidden: cannot list".into()),
+    );
+    assert_rejected(
+        &run(
+            pod_request("ns1", legacy_pod("api")),
+            migrate(json!({})),
+            &fake,
+        ),
+        500,
+        "cannot list",
+    );
+    let fake = FakeCluster::new()
+        .with_list(
+            "AzureIdentityBinding",
+            "ns1",
+            bindings(&[("api", "api", "api-mi")]),
+        )
+        .with_object(
+            "AzureIdentity",
+            "ns1",
+            "api-mi",
+            Err("connection refused".into()),
+        );
+    assert_rejected(
+        &run(
+            pod_request("ns1", legacy_pod("api")),
+            migrate(json!({})),
+            &fake,
+        ),
+        500,
+        "connection refused",
+    );
+}
+
+#[test]
+fn spec_8_5_the_allowlist_applies_and_no_binding_review_is_asked() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({ "allowedClientIds": { "ns1": [CLIENT] } })),
+        &fake,
+    );
+    assert_rejected(
+        &response,
+        403,
+        "spec.clientID of AzureIdentity \"ns1/api-mi\"",
+    );
+    assert!(!kinds(&fake).iter().any(|k| k.starts_with("can_i")));
+}
+
+#[test]
+fn spec_8_6_validate_only_and_templates_only_warn() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({ "mutate": false })),
+        &fake,
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(warnings(&response).iter().any(|w| {
+        w.contains("not mutated here; to move it from AAD Pod Identity") && w.contains(MI)
+    }));
+    let template = legacy_pod("api");
+    let deployment = json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": { "name": "api" }, "spec": { "template": template } });
+    let response = run(
+        request("apps", "Deployment", "ns1", "CREATE", deployment),
+        migrate(json!({})),
+        &cluster(json!({})),
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.starts_with("Deployment api template: 1/3 annotate ServiceAccount sa")),
+        "{response:?}"
+    );
+}
+
+#[test]
+fn spec_8_7_metadata_grants_the_aad_pod_identity_resources() {
+    let metadata = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/metadata.yml"))
+        .unwrap_or_default();
+    let metadata: serde_yaml::Value = serde_yaml::from_str(&metadata).unwrap_or_default();
+    let resources = metadata["contextAwareResources"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    for kind in ["AzureIdentityBinding", "AzureIdentity"] {
+        assert!(
+            resources.iter().any(
+                |r| r["apiVersion"].as_str() == Some("aadpodidentity.k8s.io/v1")
+                    && r["kind"].as_str() == Some(kind)
+            ),
+            "{kind} missing from contextAwareResources"
+        );
+    }
+    let capabilities = format!("{:?}", metadata["hostCapabilities"]);
+    assert!(
+        capabilities.contains("list_resources_by_namespace")
+            || capabilities.contains("kubernetes/*"),
+        "{capabilities}"
+    );
+}
+
+#[test]
+fn spec_8_8_host_calls_come_in_a_fixed_order() {
+    let mut pod = legacy_pod("api");
+    pod["spec"]["volumes"] = json!([{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv" } } }]);
+    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": { "clientID": MI, "useAzureTokenProxy": "true" } } });
+    let fake = cluster(json!({}))
+        .with_object(
+            "SecretProviderClass",
+            "ns1",
+            "kv",
+            Ok(spc.to_string().into_bytes()),
+        )
+        .with_review(
+            "system:serviceaccount:ns1:sa",
+            MI,
+            Ok(br#"{"allowed":true}"#.to_vec()),
+        );
+    let response = run(pod_request("ns1", pod), migrate(json!({})), &fake);
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(
+        kinds(&fake),
+        [
+            "list AzureIdentityBinding",
+            "get AzureIdentity api-mi",
+            "get ServiceAccount sa",
+            "get SecretProviderClass kv",
+            format!("can_i {MI}").as_str()
+        ]
+    );
+}
+
+proptest! {
+    /// Any labelled pod in `migrate` mode: unchanged with a warning, rejected, or mutated so
+    /// that every invariant of §4.9 holds (no `remove`, idempotent, a defaulted re-run changes
+    /// nothing).
+    #[test]
+    fn spec_8_migrate_outcomes_keep_the_invariants(
+        selector in prop::sample::select(vec!["api", "other", "none", "API"]),
+        sa_id in any::<bool>(),
+        proxy in prop::option::of(any::<bool>()),
+        layout in prop::sample::select(vec!["classic", "v1.6", "v1.6.1"]),
+        containers in prop::collection::vec("[a-z]{1,5}", 1..3),
+    ) {
+        let mut pod = legacy_pod(selector);
+        pod["spec"]["containers"] = json!(containers.iter().enumerate().map(|(i, n)| json!({ "name": format!("{n}{i}") })).collect::<Vec<_>>());
+        if let Some(proxy) = proxy {
+            pod["metadata"]["annotations"] = json!({ "azure.workload.identity/inject-proxy-sidecar": proxy.to_string() });
+        }
+        let fake = cluster(if sa_id { json!({ "azure.workload.identity/client-id": CLIENT }) } else { json!({}) });
+        let settings = migrate(json!({ "tokenVolumeLayout": layout }));
+        let response = run(pod_request("ns1", pod.clone()), settings.clone(), &fake);
+        if !response.accepted {
+            return Ok(());
+        }
+        let Some(once) = response.mutated_object.clone() else {
+            prop_assert!(!warnings(&response).is_empty(), "unchanged without a warning");
+            return Ok(());
+        };
+        let patch = serde_json::to_value(json_patch::diff(&pod, &once)).unwrap_or_default();
+        let ops: Vec<&str> = patch.as_array().into_iter().flatten().filter_map(|op| op["op"].as_str()).collect();
+        prop_assert!(!ops.contains(&"remove"), "{patch}");
+        let again = run(pod_request("ns1", once.clone()), settings.clone(), &fake);
+        prop_assert!(again.accepted && again.mutated_object.is_none(), "not idempotent: {:?}", again);
+        let mut stored = once;
+        for list in ["initContainers", "containers"] {
+            for c in stored["spec"][list].as_array_mut().into_iter().flatten() {
+                c["terminationMessagePath"] = json!("/dev/termination-log");
+                c["imagePullPolicy"] = json!("IfNotPresent");
+            }
+        }
+        for v in stored["spec"]["volumes"].as_array_mut().into_iter().flatten() {
+            if v.get("projected").is_some() {
+                v["projected"]["defaultMode"] = json!(420);
+            }
+        }
+        let defaulted = run(pod_request("ns1", stored), settings, &fake);
+        prop_assert!(defaulted.accepted && defaulted.mutated_object.is_none(), "defaulted re-run: {:?}", defaulted);
+    }
+}
