@@ -1,0 +1,94 @@
+use super::*;
+use crate::replay::{Matching, fixtures};
+
+const GET_SA: &[u8] = fixtures::GET_SA.as_bytes();
+const GET_GHOST: &[u8] = br#"{"api_version":"v1","kind":"ServiceAccount","name":"ghost","namespace":"default","disable_cache":false,"field_masks":null}"#;
+
+fn host(access: ResourceAccess) -> Host {
+    let session = [
+        fixtures::exchange(
+            &fixtures::get_service_account("sa", false),
+            &fixtures::success(r#"{"kind":"ServiceAccount"}"#),
+        ),
+        fixtures::exchange(
+            &fixtures::get_service_account("ghost", false),
+            &fixtures::error("not found"),
+        ),
+    ]
+    .concat();
+    let session = Session::parse(&session, Matching::ByContent).expect("valid session");
+    Host::new(session, access, Logger::new(false, Some("policy_log=off")))
+}
+
+#[test]
+fn answers_get_resource_from_the_session() {
+    let host = host(ResourceAccess::Any);
+    assert_eq!(
+        host.call("kubewarden", "kubernetes", "get_resource", GET_SA),
+        Ok(br#"{"kind":"ServiceAccount"}"#.to_vec())
+    );
+    assert_eq!(
+        host.call("kubewarden", "kubernetes", "get_resource", GET_GHOST),
+        Err("Callback evaluation failure: not found".into())
+    );
+}
+
+#[test]
+fn get_resource_needs_access() {
+    let denied = "Policy has not been granted access to Kubernetes v1/ServiceAccount resources. The violation has been reported.";
+    let host = host(ResourceAccess::Denied);
+    assert_eq!(
+        host.call("kubewarden", "kubernetes", "get_resource", GET_SA),
+        Err(denied.into())
+    );
+    let listed = ResourceAccess::Listed(BTreeSet::from([ContextAwareResource {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+    }]));
+    let host = super::tests::host(listed);
+    assert_eq!(
+        host.call("kubewarden", "kubernetes", "get_resource", GET_SA),
+        Err(denied.into())
+    );
+    // no exchange was used by the denied calls
+    assert_eq!(host.session().leftovers().len(), 2);
+}
+
+#[test]
+fn can_i_is_not_gated_and_misses_are_replay_errors() {
+    let host = host(ResourceAccess::Denied);
+    let payload = br#"{"subject_access_review":{"groups":null,"resource_attributes":{"group":null,"name":null,"namespace":null,"resource":"r","subresource":null,"verb":"use","version":null},"user":"u"},"disable_cache":false}"#;
+    let error = host
+        .call("kubewarden", "kubernetes", "can_i", payload)
+        .expect_err("nothing recorded for can_i");
+    assert!(
+        error.starts_with("Callback evaluation failure: Replay error: unexpected request"),
+        "{error}"
+    );
+}
+
+#[test]
+fn logs_are_answered_empty_and_unknown_calls_are_named() {
+    let host = host(ResourceAccess::Any);
+    assert_eq!(
+        host.call(
+            "kubewarden",
+            "tracing",
+            "log",
+            br#"{"level":"info","message":"hi"}"#
+        ),
+        Ok(Vec::new())
+    );
+    assert_eq!(
+        host.call("kubewarden", "tracing", "log", b"garbage"),
+        Ok(Vec::new())
+    );
+    let error = host
+        .call("kubewarden", "oci", "v1/verify", b"{}")
+        .expect_err("unsupported");
+    assert!(error.contains("kubewarden/oci/v1/verify"), "{error}");
+    assert_eq!(
+        host.call("other", "x", "y", b""),
+        Err("unknown binding: other".into())
+    );
+}
