@@ -46,6 +46,24 @@ fn spec_6_binding_denied_message_has_the_rule() {
 }
 
 #[test]
+fn spec_6_denial_asked_again_uncached_then_allowed_admits_the_pod() {
+    // binding-denied.yml and binding-denied-then-allowed.yml differ only in the answer to the
+    // second, uncached review; the strict replay proves it is asked, with disable_cache: true.
+    let out = eval_clean(
+        "pod/identity-binding.json",
+        "settings/identity-binding.json",
+        "sessions/binding-denied-then-allowed.yml",
+    );
+    assert!(out.allowed(), "{}", out.stdout);
+    assert!(out.patch().is_some());
+    let pod = out.patched();
+    assert!(
+        env(&pod, "containers", 1).contains(&("AZURE_CLIENT_ID".into(), CLIENT.into())),
+        "{pod}"
+    );
+}
+
+#[test]
 fn spec_6_sar_error_fails_closed() {
     let out = eval_clean(
         "pod/identity-binding.json",
@@ -115,6 +133,12 @@ fn spec_6_csi_allowed_denied_missing_and_skipped() {
     for (session, allowed, code) in [
         ("sessions/csi-allowed.yml", true, None),
         ("sessions/csi-denied.yml", false, Some(403)),
+        // "True" is on, as Go's strconv.ParseBool reads it (revision 1 skipped the review)
+        (
+            "sessions/csi-flag-capital-true-denied.yml",
+            false,
+            Some(403),
+        ),
         ("sessions/csi-missing.yml", false, Some(400)),
         ("sessions/csi-not-azure.yml", true, None),
         ("sessions/csi-no-token-proxy.yml", true, None),

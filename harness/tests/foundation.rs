@@ -174,6 +174,64 @@ fn content_replay_matches_in_any_order_and_reuses_answers() {
     );
 }
 
+/// The benchmark's context-aware cases (scripts/bench.sh) replay strictly too, so a real
+/// `kwctl bench` can run them: the session holds exactly the policy's calls, in order.
+#[test]
+fn bench_sessions_replay_strictly() {
+    for (request, settings, session) in [
+        (
+            "bench/wi-pod-full.json",
+            "bench/settings-full.json",
+            "bench/session-full.yml",
+        ),
+        (
+            "bench/wi-pod.json",
+            "settings/default.json",
+            "sessions/workload-sa.yml",
+        ),
+        (
+            "bench/wi-pod-20.json",
+            "settings/default.json",
+            "sessions/workload-sa.yml",
+        ),
+        (
+            "bench/wi-pod-200.json",
+            "settings/default.json",
+            "sessions/workload-sa.yml",
+        ),
+        (
+            "bench/deployment-template.json",
+            "settings/default.json",
+            "sessions/workload-sa.yml",
+        ),
+    ] {
+        let out = eval_clean(request, settings, session);
+        assert!(out.allowed(), "{request}: {}", out.stdout);
+    }
+}
+
+/// Every recorded session is replayed by some test (here, in e2e.bats or in the benchmark), so
+/// none can fall out of step with the policy's calls unnoticed.
+#[test]
+fn every_session_file_is_exercised() {
+    let mut users = String::new();
+    for dir in ["harness/tests", "scripts"] {
+        for entry in std::fs::read_dir(root().join(dir)).expect(dir).flatten() {
+            users.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+        }
+    }
+    users.push_str(&std::fs::read_to_string(root().join("e2e.bats")).unwrap_or_default());
+    for dir in ["sessions", "bench"] {
+        for entry in std::fs::read_dir(data(dir)).expect(dir).flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".yml") {
+                let path = format!("{dir}/{name}");
+                assert!(users.contains(&path), "test_data/{path} is used by no test");
+            }
+        }
+    }
+}
+
 #[test]
 fn without_allow_context_aware_the_lookup_is_refused_and_the_pod_rejected() {
     let built = built();
@@ -263,7 +321,15 @@ fn metadata_declares_what_the_policy_calls() {
         .flatten()
         .filter_map(|v| v.as_str())
         .collect();
-    assert_eq!(caps, ["kubernetes/get_resource", "kubernetes/can_i"]);
+    // SPEC §8: `legacyPodIdentity: migrate` lists the namespace's AzureIdentityBindings.
+    assert_eq!(
+        caps,
+        [
+            "kubernetes/get_resource",
+            "kubernetes/can_i",
+            "kubernetes/list_resources_by_namespace"
+        ]
+    );
     let kinds: Vec<(&str, &str)> = metadata["contextAwareResources"]
         .as_sequence()
         .into_iter()
@@ -279,7 +345,9 @@ fn metadata_declares_what_the_policy_calls() {
         kinds,
         [
             ("v1", "ServiceAccount"),
-            ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass")
+            ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"),
+            ("aadpodidentity.k8s.io/v1", "AzureIdentityBinding"),
+            ("aadpodidentity.k8s.io/v1", "AzureIdentity"),
         ]
     );
 }

@@ -102,6 +102,41 @@ fn spec_2_v16_layout() {
 }
 
 #[test]
+fn spec_2_v161_layout_mount_path_carries_the_hash() {
+    let pod = eval_clean(
+        "pod/labelled.json",
+        "settings/v161.json",
+        "sessions/workload-sa.yml",
+    )
+    .patched();
+    let hash = &sha256_hex("web-7d9f8b7c5d-x2x4z")[..30];
+    let volume = format!("azure-workload-identity-reserved-{hash}");
+    let mount = format!("/var/run/secrets/azure/wi/{hash}");
+    assert_eq!(pod["spec"]["volumes"][1]["name"], json!(volume));
+    assert_eq!(
+        pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["path"],
+        "token/azure-identity-token"
+    );
+    for (list, index) in [("initContainers", 0), ("containers", 0), ("containers", 1)] {
+        let mounts = pod["spec"][list][index]["volumeMounts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            mounts.contains(&json!({ "name": volume, "mountPath": mount, "readOnly": true })),
+            "{list}[{index}]: {mounts:?}"
+        );
+        assert!(
+            env(&pod, list, index).contains(&(
+                "AZURE_FEDERATED_TOKEN_FILE".into(),
+                format!("{mount}/token/azure-identity-token")
+            )),
+            "{list}[{index}]"
+        );
+    }
+}
+
+#[test]
 fn spec_2_v16_generate_name_is_hashed_with_prefix_marker() {
     let pod = eval_clean(
         "pod/generate-name.json",
@@ -298,7 +333,7 @@ fn spec_4_3_proxy_native_sidecar() {
     assert_eq!(sidecar["restartPolicy"], "Always");
     assert_eq!(
         sidecar["image"],
-        "mcr.microsoft.com/oss/azure/workload-identity/proxy:v1.6.0"
+        "mcr.microsoft.com/oss/v2/azure/workload-identity/proxy:v1.6.0"
     );
     assert_eq!(
         sidecar["args"],
@@ -312,7 +347,7 @@ fn spec_4_3_proxy_native_sidecar() {
     let init = &pod["spec"]["initContainers"][2];
     assert_eq!(
         init["image"],
-        "mcr.microsoft.com/oss/azure/workload-identity/proxy-init:v1.6.0"
+        "mcr.microsoft.com/oss/v2/azure/workload-identity/proxy-init:v1.6.0"
     );
     assert_eq!(init["securityContext"]["privileged"], true);
     assert_eq!(
@@ -452,6 +487,88 @@ fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
             second.patch(),
             None,
             "{request} with {settings} is not idempotent"
+        );
+    }
+}
+
+/// What the API server adds to what a webhook wrote (SPEC §2, §4.9).
+fn api_server_defaults(mut pod: Value) -> Value {
+    for volume in pod["spec"]["volumes"].as_array_mut().into_iter().flatten() {
+        if let Some(projected) = volume["projected"].as_object_mut() {
+            projected.entry("defaultMode").or_insert(json!(420));
+        }
+    }
+    for list in ["initContainers", "containers"] {
+        for container in pod["spec"][list].as_array_mut().into_iter().flatten() {
+            if let Some(c) = container.as_object_mut() {
+                c.entry("terminationMessagePath")
+                    .or_insert(json!("/dev/termination-log"));
+                c.entry("terminationMessagePolicy").or_insert(json!("File"));
+                c.entry("imagePullPolicy").or_insert(json!("IfNotPresent"));
+            }
+        }
+    }
+    pod
+}
+
+#[test]
+fn spec_4_9_defaulted_fixture_is_the_policys_own_output_plus_defaults() {
+    let first = eval_clean(
+        "pod/labelled.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(data("pod/mutated-classic-defaulted.json")).expect("read"),
+    )
+    .expect("json");
+    assert_eq!(
+        fixture["request"]["object"],
+        api_server_defaults(first.patched()),
+        "regenerate pod/mutated-classic-defaulted.json from the policy's output"
+    );
+    let again = eval_clean(
+        "pod/mutated-classic-defaulted.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
+    assert!(again.allowed());
+    assert_eq!(again.patch(), None);
+    assert!(again.warnings().is_empty(), "{:?}", again.warnings());
+}
+
+#[test]
+fn spec_4_9_defaulted_rerun_yields_no_patch_in_every_layout() {
+    for (request, settings) in [
+        ("pod/labelled.json", "settings/default.json"),
+        ("pod/labelled.json", "settings/v16.json"),
+        ("pod/labelled.json", "settings/v161.json"),
+        ("pod/proxy.json", "settings/default.json"),
+        ("pod/proxy.json", "settings/proxy-not-native.json"),
+    ] {
+        let first = eval_clean(request, settings, "sessions/workload-sa.yml");
+        let mut review: Value =
+            serde_json::from_str(&std::fs::read_to_string(data(request)).expect("read"))
+                .expect("json");
+        review["request"]["object"] = api_server_defaults(first.patched());
+        let dir = std::env::temp_dir().join(format!("azwi-defaulted-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp");
+        let path = dir.join(format!(
+            "{}-{}",
+            settings.replace('/', "_"),
+            request.replace('/', "_")
+        ));
+        std::fs::write(&path, review.to_string()).expect("write");
+        let second = eval_clean(
+            path.to_str().unwrap_or_default(),
+            settings,
+            "sessions/workload-sa.yml",
+        );
+        assert!(second.allowed(), "{request} with {settings}");
+        assert_eq!(
+            second.patch(),
+            None,
+            "{request} with {settings}: defaults are no difference"
         );
     }
 }

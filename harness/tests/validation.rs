@@ -77,7 +77,8 @@ fn spec_4a_service_account_typo_and_misplaced_label_warn() {
         "{w:?}"
     );
     assert!(
-        w.iter().any(|w| w.contains("label belongs on the pod")),
+        w.iter()
+            .any(|w| w.contains("move azure.workload.identity/use to the pod")),
         "{w:?}"
     );
 }
@@ -134,7 +135,7 @@ fn spec_7_missing_service_account_is_a_warning() {
     assert!(
         out.warnings()
             .iter()
-            .any(|w| w.contains("ServiceAccount team-a/ghost does not exist")),
+            .any(|w| w.contains("create ServiceAccount ghost") && w.contains("rejected")),
         "{:?}",
         out.warnings()
     );
@@ -168,7 +169,9 @@ fn spec_8_legacy_pod_identity_modes() {
     assert!(
         warn.warnings()
             .iter()
-            .any(|w| w.contains("AAD Pod Identity") && w.contains("aadpodidbinding=web-identity")),
+            .any(|w| w.contains("move to Workload Identity (aadpodidbinding")
+                && w.contains("azure.workload.identity/use: \"true\"")
+                && w.contains("inject-proxy-sidecar")),
         "{:?}",
         warn.warnings()
     );
@@ -199,7 +202,7 @@ fn spec_4_11_annotations_without_label_and_typos_warn() {
     let w = out.warnings();
     assert!(
         w.iter()
-            .any(|w| w.contains("not the label azure.workload.identity/use: \"true\"")),
+            .any(|w| w.contains("add label azure.workload.identity/use: \"true\" to the pod")),
         "{w:?}"
     );
     assert!(
@@ -219,7 +222,10 @@ fn spec_4_11_labelled_pod_without_client_id_warns() {
     );
     assert!(out.allowed());
     assert!(
-        out.warnings().iter().any(|w| w.contains("no client ID")),
+        out.warnings()
+            .iter()
+            .any(|w| w.contains("azure.workload.identity/client-id")
+                && w.contains("without a client ID")),
         "{:?}",
         out.warnings()
     );

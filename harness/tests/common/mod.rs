@@ -72,6 +72,8 @@ pub struct Outcome {
     pub stderr: String,
     pub response: Value,
     pub request: Value,
+    /// The session was replayed strictly (kwctl's way).
+    pub strict: bool,
 }
 
 pub fn data(path: &str) -> PathBuf {
@@ -131,17 +133,26 @@ pub fn eval(run: Run) -> Outcome {
         stderr,
         response,
         request,
+        strict: run.session.is_some() && !run.content_replay,
     }
 }
 
 impl Outcome {
-    /// An evaluation that printed a verdict and made no unanswered host call.
+    /// An evaluation that printed a verdict, made no unanswered host call and (strict replay)
+    /// used every recorded exchange.
     pub fn clean(self) -> Self {
         assert_eq!(self.code, Some(0), "exit code; stderr:\n{}", self.stderr);
         assert!(
             !self.stderr.contains("Replay error")
                 && !self.stderr.contains("recorded responses is empty"),
             "a host call was not answered by the session:\n{}",
+            self.stderr
+        );
+        // kwctl (and the harness) warn about exchanges no call used: a strict session lists
+        // exactly the calls the policy makes, no more.
+        assert!(
+            !(self.strict && self.stderr.contains("have not been replayed")),
+            "the session holds exchanges the policy did not ask for:\n{}",
             self.stderr
         );
         self
@@ -204,4 +215,5 @@ impl Outcome {
 }
 
 // The policy crate's own fixture helpers (feature `test-support`), not copies of them.
+#[allow(unused_imports)] // each test crate uses some of them
 pub use azure_workload_identity_policy::testing::{container_names as names, env_of as env};
