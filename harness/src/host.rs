@@ -11,7 +11,7 @@ use crate::log::{Level, Logger};
 use crate::metadata::ContextAwareResource;
 use crate::replay::{CallbackRequest, Exchange, ReplayError, Session, SubjectAccessReview};
 
-/// Which Kubernetes resource types the policy may read with `get_resource`.
+/// Which Kubernetes resource types the policy may read with `get_resource` and the list calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResourceAccess {
     /// No `--allow-context-aware`.
@@ -36,22 +36,28 @@ impl ResourceAccess {
     }
 }
 
-/// The SDK's `GetResourceRequest`, as the policy sends it.
-#[derive(Deserialize)]
-struct GetResourceRequest {
-    api_version: String,
-    kind: String,
-    name: String,
-    namespace: Option<String>,
-    disable_cache: bool,
-    field_masks: Option<BTreeSet<String>>,
-}
-
 /// The SDK's `CanIRequest`, as the policy sends it.
 #[derive(Deserialize)]
 struct CanIRequest {
     subject_access_review: SubjectAccessReview,
     disable_cache: bool,
+}
+
+/// Reads the SDK's request of `get_resource` or `list_resources_by_namespace` as the `variant` of
+/// [`CallbackRequest`] kwctl records for it: the SDK sends exactly that variant's fields.
+fn as_variant(variant: &str, payload: &[u8]) -> Result<CallbackRequest, String> {
+    let fields: Value = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+    let tagged = Value::Object(Map::from_iter([(variant.to_owned(), fields)]));
+    serde_json::from_value(tagged).map_err(|e| e.to_string())
+}
+
+/// Reads the SDK's `CanIRequest`, whose review kwctl records under `request`.
+fn can_i_request(payload: &[u8]) -> Result<CallbackRequest, String> {
+    let request: CanIRequest = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+    Ok(CallbackRequest::KubernetesCanI {
+        request: request.subject_access_review,
+        disable_cache: request.disable_cache,
+    })
 }
 
 /// A log record of the SDK's logging drain.
@@ -148,8 +154,14 @@ impl Host {
                 self.policy_log(payload);
                 Ok(Vec::new())
             }
-            ("kubernetes", "get_resource") => self.get_resource(operation, payload),
-            ("kubernetes", "can_i") => self.can_i(operation, payload),
+            ("kubernetes", "get_resource") => {
+                self.kubernetes(operation, as_variant("KubernetesGetResource", payload)?)
+            }
+            ("kubernetes", "list_resources_by_namespace") => self.kubernetes(
+                operation,
+                as_variant("KubernetesListResourceNamespace", payload)?,
+            ),
+            ("kubernetes", "can_i") => self.kubernetes(operation, can_i_request(payload)?),
             _ => {
                 self.log(
                     Level::Error,
@@ -162,17 +174,19 @@ impl Host {
                 );
                 Err(format!(
                     "unknown operation: {binding}/{namespace}/{operation} (the harness answers only \
-                     kubernetes/get_resource, kubernetes/can_i and tracing/log)"
+                     kubernetes/get_resource, kubernetes/list_resources_by_namespace, \
+                     kubernetes/can_i and tracing/log)"
                 ))
             }
         }
     }
 
-    fn get_resource(&self, operation: &str, payload: &[u8]) -> CallResult {
-        let request: GetResourceRequest =
-            serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-        if !self.access.allows(&request.api_version, &request.kind) {
-            let resource = format!("{}/{}", request.api_version, request.kind);
+    /// A `kubernetes` host call: kwctl's `contextAwareResources` gate, then the replay.
+    fn kubernetes(&self, operation: &str, request: CallbackRequest) -> CallResult {
+        if let Some((api_version, kind)) = request.resource()
+            && !self.access.allows(api_version, kind)
+        {
+            let resource = format!("{api_version}/{kind}");
             self.log(
                 Level::Error,
                 TARGET,
@@ -183,28 +197,7 @@ impl Host {
                 "Policy has not been granted access to Kubernetes {resource} resources. The violation has been reported."
             ));
         }
-        self.replay(
-            operation,
-            &CallbackRequest::KubernetesGetResource {
-                api_version: request.api_version,
-                kind: request.kind,
-                name: request.name,
-                namespace: request.namespace,
-                disable_cache: request.disable_cache,
-                field_masks: request.field_masks,
-            },
-        )
-    }
-
-    fn can_i(&self, operation: &str, payload: &[u8]) -> CallResult {
-        let request: CanIRequest = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-        self.replay(
-            operation,
-            &CallbackRequest::KubernetesCanI {
-                request: request.subject_access_review,
-                disable_cache: request.disable_cache,
-            },
-        )
+        self.replay(operation, &request)
     }
 
     /// Answers from the session. Only a miss is logged as kwctl's `callback evaluation failed`;

@@ -24,6 +24,14 @@ pub enum CallbackRequest {
         request: SubjectAccessReview,
         disable_cache: bool,
     },
+    KubernetesListResourceNamespace {
+        api_version: String,
+        kind: String,
+        namespace: String,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        field_masks: Option<BTreeSet<String>>,
+    },
 }
 
 /// The SDK's `SubjectAccessReview`: what `can_i` asks about.
@@ -47,37 +55,43 @@ pub struct ResourceAttributes {
 }
 
 impl CallbackRequest {
-    /// Whether `self` (recorded) answers `asked` when matching by content: the object's identity
-    /// for `get_resource`, the whole review for `can_i`; cache and field-mask hints are ignored.
-    fn answers(&self, asked: &CallbackRequest) -> bool {
-        use CallbackRequest::{KubernetesCanI, KubernetesGetResource};
-        match (self, asked) {
-            (
-                KubernetesGetResource {
-                    api_version,
-                    kind,
-                    name,
-                    namespace,
-                    ..
-                },
-                KubernetesGetResource {
-                    api_version: asked_api_version,
-                    kind: asked_kind,
-                    name: asked_name,
-                    namespace: asked_namespace,
-                    ..
-                },
-            ) => {
-                api_version == asked_api_version
-                    && kind == asked_kind
-                    && name == asked_name
-                    && namespace == asked_namespace
+    /// The Kubernetes resource type the call reads, which `contextAwareResources` must grant
+    /// (kwctl gates `get_resource` and the list calls this way, not `can_i`).
+    pub fn resource(&self) -> Option<(&str, &str)> {
+        match self {
+            CallbackRequest::KubernetesGetResource {
+                api_version, kind, ..
             }
-            (KubernetesCanI { request, .. }, KubernetesCanI { request: asked, .. }) => {
-                request == asked
-            }
-            _ => false,
+            | CallbackRequest::KubernetesListResourceNamespace {
+                api_version, kind, ..
+            } => Some((api_version, kind)),
+            CallbackRequest::KubernetesCanI { .. } => None,
         }
+    }
+
+    /// Whether `self` (recorded) answers `asked` when matching by content: every field but the
+    /// cache and field-mask hints, which do not change what is looked up.
+    fn answers(&self, asked: &CallbackRequest) -> bool {
+        self.without_hints() == asked.without_hints()
+    }
+
+    fn without_hints(&self) -> CallbackRequest {
+        let mut request = self.clone();
+        match &mut request {
+            CallbackRequest::KubernetesGetResource {
+                disable_cache,
+                field_masks,
+                ..
+            } => {
+                *disable_cache = false;
+                *field_masks = None;
+            }
+            CallbackRequest::KubernetesCanI { disable_cache, .. } => *disable_cache = false,
+            CallbackRequest::KubernetesListResourceNamespace { field_masks, .. } => {
+                *field_masks = None
+            }
+        }
+        request
     }
 }
 
@@ -280,6 +294,13 @@ impl Session {
     }
 }
 
+/// The `CallbackRequestType` tags the harness answers, one per [`CallbackRequest`] variant.
+const KNOWN_TAGS: [&str; 3] = [
+    "KubernetesGetResource",
+    "KubernetesCanI",
+    "KubernetesListResourceNamespace",
+];
+
 /// Parses the YAML document of a recorded request (a tagged `CallbackRequestType`).
 fn parse_request(text: &str) -> Result<Recorded> {
     let value: serde_yaml::Value =
@@ -289,7 +310,7 @@ fn parse_request(text: &str) -> Result<Recorded> {
     };
     let tag = tagged.tag.to_string();
     let tag = tag.trim_start_matches('!');
-    if matches!(tag, "KubernetesGetResource" | "KubernetesCanI") {
+    if KNOWN_TAGS.contains(&tag) {
         let request = serde_yaml::from_value(value.clone())
             .with_context(|| format!("invalid `!{tag}` request"))?;
         Ok(Recorded::Known(request))

@@ -5,6 +5,12 @@ const GET_SA: &[u8] = fixtures::GET_SA.as_bytes();
 const GET_GHOST: &[u8] = br#"{"api_version":"v1","kind":"ServiceAccount","name":"ghost","namespace":"default","disable_cache":false,"field_masks":null}"#;
 
 fn host(access: ResourceAccess) -> Host {
+    host_with(Matching::ByContent, access)
+}
+
+/// A host whose session holds a ServiceAccount `sa`, a missing `ghost`, and a list of the
+/// AzureIdentityBindings of `team-b`, in that order.
+fn host_with(matching: Matching, access: ResourceAccess) -> Host {
     let session = [
         fixtures::exchange(
             &fixtures::get_service_account("sa", false),
@@ -14,9 +20,13 @@ fn host(access: ResourceAccess) -> Host {
             &fixtures::get_service_account("ghost", false),
             &fixtures::error("not found"),
         ),
+        fixtures::exchange(
+            &fixtures::list_bindings("team-b"),
+            &fixtures::success(fixtures::BINDING_LIST),
+        ),
     ]
     .concat();
-    let session = Session::parse(&session, Matching::ByContent).expect("valid session");
+    let session = Session::parse(&session, matching).expect("valid session");
     Host::new(session, access, Logger::new(false, Some("policy_log=off")))
 }
 
@@ -51,7 +61,7 @@ fn get_resource_needs_access() {
         Err(denied.into())
     );
     // no exchange was used by the denied calls
-    assert_eq!(host.session().leftovers().len(), 2);
+    assert_eq!(host.session().leftovers().len(), 3);
 }
 
 #[test]
@@ -90,5 +100,102 @@ fn logs_are_answered_empty_and_unknown_calls_are_named() {
     assert_eq!(
         host.call("other", "x", "y", b""),
         Err("unknown binding: other".into())
+    );
+}
+
+const LIST_BINDINGS: &[u8] = fixtures::LIST_BINDINGS.as_bytes();
+
+fn aad_access(kinds: &[&str]) -> ResourceAccess {
+    ResourceAccess::Listed(
+        kinds
+            .iter()
+            .map(|kind| ContextAwareResource {
+                api_version: "aadpodidentity.k8s.io/v1".into(),
+                kind: (*kind).into(),
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn answers_list_resources_by_namespace_from_the_session() {
+    let host = host(aad_access(&["AzureIdentityBinding"]));
+    for _ in 0..2 {
+        assert_eq!(
+            host.call(
+                "kubewarden",
+                "kubernetes",
+                "list_resources_by_namespace",
+                LIST_BINDINGS
+            ),
+            Ok(fixtures::BINDING_LIST.as_bytes().to_vec())
+        );
+    }
+    let other_namespace = fixtures::LIST_BINDINGS.replace("team-b", "team-a");
+    let error = host
+        .call(
+            "kubewarden",
+            "kubernetes",
+            "list_resources_by_namespace",
+            other_namespace.as_bytes(),
+        )
+        .expect_err("nothing recorded for team-a");
+    assert!(
+        error.starts_with("Callback evaluation failure: Replay error: unexpected request"),
+        "{error}"
+    );
+}
+
+#[test]
+fn list_resources_by_namespace_needs_access_to_the_listed_kind() {
+    let denied = "Policy has not been granted access to Kubernetes \
+                  aadpodidentity.k8s.io/v1/AzureIdentityBinding resources. The violation has \
+                  been reported.";
+    for access in [ResourceAccess::Denied, aad_access(&["AzureIdentity"])] {
+        let host = host_with(Matching::Strict, access);
+        let list = |host: &Host| {
+            host.call(
+                "kubewarden",
+                "kubernetes",
+                "list_resources_by_namespace",
+                LIST_BINDINGS,
+            )
+        };
+        assert_eq!(list(&host), Err(denied.into()));
+        assert_eq!(host.session().leftovers().len(), 3);
+    }
+}
+
+#[test]
+fn strict_list_resources_by_namespace_follows_the_session_order() {
+    let host = host_with(Matching::Strict, ResourceAccess::Any);
+    let list = || {
+        host.call(
+            "kubewarden",
+            "kubernetes",
+            "list_resources_by_namespace",
+            LIST_BINDINGS,
+        )
+    };
+    let error = list().expect_err("the session starts with a get_resource");
+    assert!(
+        error.starts_with(
+            "Callback evaluation failure: Replay error: unexpected request. Was expecting \
+             KubernetesGetResource {"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.ends_with(r#"field_masks: Some({"metadata.name", "spec.selector"}) } instead"#),
+        "{error}"
+    );
+    assert!(
+        host.call("kubewarden", "kubernetes", "get_resource", GET_GHOST)
+            .is_err()
+    );
+    assert_eq!(list(), Ok(fixtures::BINDING_LIST.as_bytes().to_vec()));
+    assert_eq!(
+        list(),
+        Err("Callback evaluation failure: the list of recorded responses is empty".into())
     );
 }

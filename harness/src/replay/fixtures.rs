@@ -31,3 +31,18 @@ pub fn success(payload: &str) -> String {
 pub fn error(message: &str) -> String {
     format!("type: Error\nmessage: {message}")
 }
+
+/// The `list_resources_by_namespace` payload the SDK sends for the AzureIdentityBindings of
+/// `team-b`, masked to the fields the policy reads.
+pub const LIST_BINDINGS: &str = r#"{"api_version":"aadpodidentity.k8s.io/v1","kind":"AzureIdentityBinding","namespace":"team-b","label_selector":null,"field_selector":null,"field_masks":["metadata.name","spec.selector"]}"#;
+
+/// A list of one AzureIdentityBinding, as the host answers [`LIST_BINDINGS`].
+pub const BINDING_LIST: &str = r#"{"apiVersion":"aadpodidentity.k8s.io/v1","kind":"AzureIdentityBindingList","metadata":{},"items":[{"metadata":{"name":"b"},"spec":{"selector":"s"}}]}"#;
+
+/// A recorded `list_resources_by_namespace` of the AzureIdentityBindings of `namespace`: the
+/// field masks of [`LIST_BINDINGS`] in another order, and the selectors left out (null).
+pub fn list_bindings(namespace: &str) -> String {
+    format!(
+        "!KubernetesListResourceNamespace\napi_version: aadpodidentity.k8s.io/v1\nkind: AzureIdentityBinding\nnamespace: {namespace}\nfield_masks:\n- spec.selector\n- metadata.name"
+    )
+}

@@ -274,3 +274,110 @@ fn rewind_serves_a_strict_session_again() {
     session.rewind();
     assert!(session.answer(&get("workload-sa")).is_ok());
 }
+
+/// The AzureIdentityBindings of `namespace` as the policy lists them, with `masks` as field masks.
+fn list(namespace: &str, label_selector: Option<&str>, masks: &[&str]) -> CallbackRequest {
+    CallbackRequest::KubernetesListResourceNamespace {
+        api_version: "aadpodidentity.k8s.io/v1".into(),
+        kind: "AzureIdentityBinding".into(),
+        namespace: namespace.into(),
+        label_selector: label_selector.map(str::to_owned),
+        field_selector: None,
+        field_masks: Some(masks.iter().map(|mask| (*mask).to_owned()).collect()),
+    }
+}
+
+const BINDING_MASKS: [&str; 2] = ["metadata.name", "spec.selector"];
+
+/// A list of the bindings of `team-b`, then one of `team-c` that answers with an error.
+fn list_session(matching: Matching) -> Session {
+    let text = [
+        fixtures::exchange(
+            &fixtures::list_bindings("team-b"),
+            &fixtures::success(fixtures::BINDING_LIST),
+        ),
+        fixtures::exchange(
+            &fixtures::list_bindings("team-c"),
+            &fixtures::error("forbidden"),
+        ),
+    ]
+    .concat();
+    Session::parse(&text, matching).expect("parses")
+}
+
+#[test]
+fn parses_a_namespaced_list() {
+    let session = list_session(Matching::Strict);
+    // the selectors left out are null, and field masks are a set: their order does not count
+    assert_eq!(
+        session.exchanges()[0].request,
+        Recorded::Known(list("team-b", None, &BINDING_MASKS))
+    );
+    assert_eq!(
+        session.exchanges()[1].response,
+        Response::Error {
+            message: "forbidden".into()
+        }
+    );
+    assert!(
+        Session::parse(
+            &fixtures::exchange(
+                "!KubernetesListResourceNamespace\napi_version: v1\nkind: Pod",
+                &fixtures::success("{}"),
+            ),
+            Matching::Strict,
+        )
+        .is_err(),
+        "namespace is required"
+    );
+}
+
+#[test]
+fn content_matching_answers_lists_by_what_they_select() {
+    let mut session = list_session(Matching::ByContent);
+    assert_eq!(
+        session.answer(&list("team-c", None, &BINDING_MASKS)),
+        Err(ReplayError::Recorded("forbidden".into()))
+    );
+    for masks in [&BINDING_MASKS[..], &[]] {
+        assert_eq!(
+            text(session.answer(&list("team-b", None, masks))),
+            Ok(fixtures::BINDING_LIST.into())
+        );
+    }
+    assert!(session.leftovers().is_empty());
+    // another namespace, or a label selector, selects other objects
+    let error = miss(session.answer(&list("team-a", None, &BINDING_MASKS)));
+    assert!(error.contains(r#"namespace: "team-a""#), "{error}");
+    miss(session.answer(&list("team-b", Some("app=x"), &BINDING_MASKS)));
+}
+
+#[test]
+fn strict_matching_replays_lists_in_order_and_compares_every_field() {
+    let mut session = list_session(Matching::Strict);
+    assert_eq!(
+        text(session.answer(&list("team-b", None, &BINDING_MASKS))),
+        Ok(fixtures::BINDING_LIST.into())
+    );
+    // the second entry differs only in its field masks: a mismatch, and the entry is consumed
+    let error = miss(session.answer(&list("team-c", None, &["metadata.name"])));
+    assert!(
+        error.starts_with(
+            "Replay error: unexpected request. Was expecting KubernetesListResourceNamespace { \
+             api_version: \"aadpodidentity.k8s.io/v1\", kind: \"AzureIdentityBinding\", \
+             namespace: \"team-c\", label_selector: None, field_selector: None, field_masks: \
+             Some({\"metadata.name\", \"spec.selector\"}) }, got KubernetesListResourceNamespace {"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.ends_with(r#"field_masks: Some({"metadata.name"}) } instead"#),
+        "{error}"
+    );
+    assert_eq!(
+        session.answer(&list("team-b", None, &BINDING_MASKS)),
+        Err(ReplayError::Miss(
+            "the list of recorded responses is empty".into()
+        ))
+    );
+}
