@@ -286,6 +286,42 @@ all_replayed() {
   [[ "$(response | jq -r '.warnings[0]')" == *"move to Workload Identity (aadpodidbinding"* ]]
 }
 
+@test "SPEC §8: migrate: one binding, the pod gets its client ID, the proxy and the steps" {
+  policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-one-binding.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  pod=$(mutated_pod test_data/pod/legacy-aadpodidbinding.json)
+  [ "$(jq -r '.spec.containers[0].env[] | select(.name == "AZURE_CLIENT_ID") | .value' <<<"$pod")" = "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c" ]
+  [ "$(jq -r '[.spec.initContainers[].name] | map(select(startswith("azwi-proxy"))) | join(",")' <<<"$pod")" = "azwi-proxy,azwi-proxy-init" ]
+  warnings=$(response | jq -r '.warnings | join("\n")')
+  [[ "$warnings" == *'migrated from AAD Pod Identity (AzureIdentityBinding "web-binding")'* ]]
+  [[ "$warnings" == *"1/3 annotate ServiceAccount workload-sa"* ]]
+  [[ "$warnings" == *"2/3 federate subject system:serviceaccount:team-a:workload-sa"* ]]
+  [[ "$warnings" == *"3/3 replace label aadpodidbinding"* ]]
+}
+
+@test "SPEC §8.4: migrate: no binding, admitted unchanged with a warning" {
+  policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-no-binding.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -r '.patch')" = "null" ]
+  [[ "$(response | jq -r '.warnings[]')" == *'not migrated: no AzureIdentityBinding here selects aadpodidbinding="web-identity"'* ]]
+}
+
+@test "SPEC §8.4: migrate: the binding list fails, rejected with 500" {
+  policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-list-error.yml
+  [ "$status" -eq 0 ]
+  no_replay_error
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.status.code')" = "500" ]
+  [[ "$(response | jq -r '.status.message')" == *"cannot list resource"* ]]
+}
+
 @test "typo in an annotation: warning with did-you-mean" {
   policy_run -s test_data/settings/default.json -r test_data/pod/annotations-without-label.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/empty.yml
