@@ -187,8 +187,10 @@ fn applied(pod: &Value, extra: Value) -> Result<(bool, Value), Rejection> {
 }
 
 fn select(pod: &Value, path: &str) -> Vec<Value> {
-    jsonpath_lib::select(pod, path)
-        .unwrap_or_else(|e| panic!("{path}: {e:?}"))
+    serde_json_path::JsonPath::parse(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .query(pod)
+        .all()
         .into_iter()
         .cloned()
         .collect()
