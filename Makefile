@@ -7,7 +7,8 @@ TARGET_DIR ?= target
 WASM := $(TARGET_DIR)/wasm32-wasip1/release/azure_workload_identity_policy.wasm
 FLOOR_WASM := $(TARGET_DIR)/wasm32-wasip1/release/floor_policy.wasm
 HARNESS := $(TARGET_DIR)/harness/harness
-EXAMPLE ?= self-managed
+# `make demo EXAMPLE=<name>` runs examples/<name>; without it, `make demo` lists them.
+EXAMPLE ?=
 PROPTEST_CASES ?= 10000
 export PROPTEST_CASES
 
@@ -67,8 +68,9 @@ test: check-fmt lint unit-tests e2e-tests
 bench: policy.wasm floor.wasm harness
 	./scripts/bench.sh
 
-demo: policy.wasm harness
-	./scripts/demo.sh $(EXAMPLE)
+# `make demo` lists the scenarios; `make demo EXAMPLE=<name>` builds and runs one.
+demo: $(if $(EXAMPLE),policy.wasm harness)
+	@./scripts/demo.sh $(EXAMPLE)
 
 fuzz: PROPTEST_CASES=200000
 fuzz: unit-tests
