@@ -461,7 +461,9 @@ fn needed_permissions(policy: &Manifest) -> Vec<(&'static str, &'static str, &'s
             .is_some_and(|r| r.iter().any(|r| r["kind"] == kind))
     };
     if reads("AzureIdentityBinding") {
+        // list_resources_by_namespace is served from a reflector: a list, then a watch
         needed.push(("aadpodidentity.k8s.io", "azureidentitybindings", "list"));
+        needed.push(("aadpodidentity.k8s.io", "azureidentitybindings", "watch"));
     }
     if reads("AzureIdentity") {
         needed.push(("aadpodidentity.k8s.io", "azureidentities", "get"));
