@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 harness=${HARNESS:-target/harness/harness}
 iterations=${ITERATIONS:-2000}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 default=test_data/settings/default.json
 
 # case | request | settings | replay session
@@ -26,33 +26,44 @@ bench() { # wasm request settings [session]
   RUST_LOG=policy_log=off "$harness" "${args[@]}" "$1" 2>/dev/null
 }
 
-# Each case runs ROUNDS times, floor and policy alternating, and keeps each one's run with the
-# lowest median: a shared VM's neighbours slow some runs down, never speed one up.
-best() { jq -s 'min_by(.median_us)'; }
+# Rounds are outermost: each round times every case, floor then policy, and the ratios are the
+# median over rounds of each round's own ratio. A shared VM's neighbours change its speed over
+# minutes; a ratio of two runs seconds apart cancels that out, a ratio of runs minutes apart does
+# not. The absolute figures are each one's round with the lowest median (neighbours slow runs
+# down, never speed one up).
+samples=()
+for round in $(seq "$rounds"); do
+  for entry in "${cases[@]}"; do
+    IFS='|' read -r name request settings session <<<"$entry"
+    floor=$(bench floor.wasm "$request" "$default")
+    policy=$(bench policy.wasm "$request" "$settings" "$session")
+    samples+=("$(jq -cn --arg case "$name" --argjson round "$round" --argjson f "$floor" --argjson p "$policy" \
+      '{case: $case, round: $round, policy: $p, floor: $f}')")
+  done
+done
+all=$(printf '%s\n' "${samples[@]}" | jq -s '.')
+median='sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end'
 rows=()
 for entry in "${cases[@]}"; do
-  IFS='|' read -r name request settings session <<<"$entry"
-  floors=() policies=()
-  for _ in $(seq "$rounds"); do
-    floors+=("$(bench floor.wasm "$request" "$default")")
-    policies+=("$(bench policy.wasm "$request" "$settings" "$session")")
-  done
-  floor=$(printf '%s\n' "${floors[@]}" | best)
-  policy=$(printf '%s\n' "${policies[@]}" | best)
-  rows+=("$(jq -cn --arg case "$name" --argjson f "$floor" --argjson p "$policy" \
-    '{case: $case, median_us: $p.median_us, p99_us: $p.p99_us, floor_median_us: $f.median_us,
-      floor_ratio: (($p.median_us / $f.median_us) * 100 | round / 100)}')")
+  IFS='|' read -r name _ <<<"$entry"
+  rows+=("$(jq -c --arg case "$name" "map(select(.case == \$case)) |
+    {case: \$case, median_us: (map(.policy.median_us) | min), p99_us: (min_by(.policy.median_us).policy.p99_us),
+     floor_median_us: (map(.floor.median_us) | min),
+     floor_ratio: (map(.policy.median_us / .floor.median_us) | $median | . * 100 | round / 100)}" <<<"$all")")
 done
+# one case's policy median over another's, round by round, then the median of those
+per_round() { # case-a case-b
+  jq --arg a "$1" --arg b "$2" "group_by(.round) | map(
+    (map(select(.case == \$a))[0].policy.median_us) / (map(select(.case == \$b))[0].policy.median_us)) |
+    $median" <<<"$all"
+}
 
 printf '%-22s %11s %11s %11s %7s\n' case median_us p99_us floor_us ratio
 for row in "${rows[@]}"; do
   jq -r '[.case, .median_us, .p99_us, .floor_median_us, .floor_ratio] | @tsv' <<<"$row" |
     awk -F'\t' '{ printf "%-22s %11.1f %11.1f %11.1f %7.2f\n", $1, $2, $3, $4, $5 }'
 done
-wi=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod"))[0].median_us')
-w200=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod-200"))[0].median_us')
-w20=$(printf '%s\n' "${rows[@]}" | jq -s 'map(select(.case == "wi-pod-20"))[0].median_us')
-echo "wi-pod-200 / wi-pod-20: $(jq -n "$w200 / $w20 * 100 | round / 100")  (10 = linear in containers)"
+echo "wi-pod-200 / wi-pod-20: $(per_round wi-pod-200 wi-pod-20 | jq '. * 100 | round / 100')  (10 = linear in containers)"
 echo
 echo "targets:"
 check() { # label value limit
@@ -63,7 +74,7 @@ ratio() { printf '%s\n' "${rows[@]}" | jq -s --arg c "$1" 'map(select(.case == $
 check "unlabeled-pod / floor" "$(ratio unlabeled-pod)" 1.15
 check "unlabeled-pod-large / floor" "$(ratio unlabeled-pod-large)" 1.3
 check "wi-pod / floor" "$(ratio wi-pod)" 2.5
-check "wi-pod-200 / wi-pod" "$(jq -n "$w200 / $wi")" 40
+check "wi-pod-200 / wi-pod" "$(per_round wi-pod-200 wi-pod)" 40
 echo
 printf '%s\n' "${rows[@]}"
 echo "{\"policy_wasm_bytes\":$(stat -c %s policy.wasm),\"floor_wasm_bytes\":$(stat -c %s floor.wasm)}"

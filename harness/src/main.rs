@@ -22,6 +22,13 @@ use crate::log::{Level, Logger};
 use crate::replay::{Matching, Session};
 use crate::runtime::Policy;
 
+// policy-server, the engine this policy runs in, links jemalloc as its global allocator: the
+// host-side work of an evaluation (request serialization, the patch diff) costs what it would
+// there, not what glibc's allocator makes it cost.
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Runs a Kubewarden waPC policy offline, with kwctl's inputs, outputs and exit codes.
 #[derive(Parser)]
 #[command(name = "harness", version, about)]
