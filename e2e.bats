@@ -346,3 +346,44 @@ all_replayed() {
   [ "$(response | jq -r '.allowed')" = "true" ]
   [[ "$(response | jq -r '.warnings[0]')" == *"was not mutated"* ]]
 }
+
+# README, Runbook A ("try it offline"), followed command by command: each case runs what the
+# runbook tells a new user to type and checks what its "Verify" paragraph says they will see.
+
+@test "README Runbook A step 1: make demo lists the four runbook examples" {
+  run ./scripts/demo.sh
+  [ "$status" -eq 0 ]
+  for example in self-managed aks-validate-only aks-identity-binding migrate; do
+    [[ "$output" == *"make demo EXAMPLE=$example "* ]]
+  done
+}
+
+@test "README Runbook A step 2: kwctl run on examples/self-managed adds the four AZURE_* variables, the mount and the volume" {
+  policy_run --settings-path examples/self-managed/settings.yml \
+    --request-path examples/self-managed/request.json \
+    --allow-context-aware --replay-host-capabilities-interactions examples/self-managed/session.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  pod=$(mutated_pod examples/self-managed/request.json)
+  [ "$(jq -r '[.spec.containers[0].env[].name | select(startswith("AZURE_"))] | join(" ")' <<<"$pod")" = \
+    "AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_FEDERATED_TOKEN_FILE AZURE_AUTHORITY_HOST" ]
+  [ "$(jq -r '[.spec.containers[0].volumeMounts[].name] | index("azure-identity-token") != null' <<<"$pod")" = "true" ]
+  [ "$(jq -r '.spec.volumes[] | select(.name == "azure-identity-token") | .projected.sources[0].serviceAccountToken.audience' <<<"$pod")" = \
+    "api://AzureADTokenExchange" ]
+}
+
+@test "README Runbook A step 1: make demo EXAMPLE=aks-validate-only rejects the unmutated pod and says why that is expected" {
+  run ./scripts/demo.sh aks-validate-only
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed": false'* ]]
+  [[ "$output" == *"the Workload Identity webhook did not mutate it"* ]]
+  [[ "$output" == *"Expected: an opted-in pod that no webhook mutated would start without its identity"* ]]
+}
+
+@test "README Runbook A Verify: a settings mistake is refused before any request is evaluated" {
+  run target/harness/harness run --settings-json '{"cloud":"Mars","tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47"}' \
+    -r test_data/pod/unlabeled.json policy.wasm
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'Provided settings are not valid: cloud: "Mars" is not valid; expected one of AzurePublicCloud (alias AzureCloud)'* ]]
+}
