@@ -104,6 +104,35 @@ pub fn container_names(pod: &Value, list: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What the API server adds to a pod it stores after the webhooks ran (SPEC §2, §4.9):
+/// `defaultMode: 420` on projected volumes; `terminationMessagePath`, `terminationMessagePolicy`
+/// and `imagePullPolicy` on every container; and, for a pod created with `generateName` only,
+/// the name it generates.
+pub fn api_server_defaults(pod: &mut Value) {
+    for volume in pod["spec"]["volumes"].as_array_mut().into_iter().flatten() {
+        if let Some(projected) = volume.get_mut("projected").and_then(Value::as_object_mut) {
+            projected.entry("defaultMode").or_insert(json!(420));
+        }
+    }
+    for list in ["initContainers", "containers"] {
+        for container in pod["spec"][list].as_array_mut().into_iter().flatten() {
+            if let Some(c) = container.as_object_mut() {
+                c.entry("terminationMessagePath")
+                    .or_insert(json!("/dev/termination-log"));
+                c.entry("terminationMessagePolicy").or_insert(json!("File"));
+                c.entry("imagePullPolicy").or_insert(json!("IfNotPresent"));
+            }
+        }
+    }
+    if pod["metadata"]["name"].as_str().is_none_or(str::is_empty) {
+        let prefix = pod["metadata"]["generateName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        pod["metadata"]["name"] = json!(format!("{prefix}x7k2p"));
+    }
+}
+
 /// `response` is a rejection with `code` whose message contains `fragment`.
 pub fn assert_rejected(response: &ValidationResponse, code: u16, fragment: &str) {
     assert!(!response.accepted, "expected a rejection, got {response:?}");

@@ -415,17 +415,7 @@ proptest! {
         let again = run(pod_request("ns1", once.clone()), settings.clone(), &fake);
         prop_assert!(again.accepted && again.mutated_object.is_none(), "not idempotent: {:?}", again);
         let mut stored = once;
-        for list in ["initContainers", "containers"] {
-            for c in stored["spec"][list].as_array_mut().into_iter().flatten() {
-                c["terminationMessagePath"] = json!("/dev/termination-log");
-                c["imagePullPolicy"] = json!("IfNotPresent");
-            }
-        }
-        for v in stored["spec"]["volumes"].as_array_mut().into_iter().flatten() {
-            if v.get("projected").is_some() {
-                v["projected"]["defaultMode"] = json!(420);
-            }
-        }
+        api_server_defaults(&mut stored);
         let defaulted = run(pod_request("ns1", stored), settings, &fake);
         prop_assert!(defaulted.accepted && defaulted.mutated_object.is_none(), "defaulted re-run: {:?}", defaulted);
     }

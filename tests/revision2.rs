@@ -41,33 +41,6 @@ fn token_file(pod: &Value, list: &str, index: usize) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-/// What the API server adds to a pod it stores: `defaultMode` on projected volumes, and the
-/// container defaults.
-fn api_server_defaults(pod: &mut Value) {
-    for volume in pod["spec"]["volumes"].as_array_mut().into_iter().flatten() {
-        if let Some(projected) = volume.get_mut("projected").and_then(Value::as_object_mut) {
-            projected.entry("defaultMode").or_insert(json!(420));
-        }
-    }
-    for list in ["initContainers", "containers"] {
-        for container in pod["spec"][list].as_array_mut().into_iter().flatten() {
-            if let Some(c) = container.as_object_mut() {
-                c.entry("terminationMessagePath")
-                    .or_insert(json!("/dev/termination-log"));
-                c.entry("terminationMessagePolicy").or_insert(json!("File"));
-                c.entry("imagePullPolicy").or_insert(json!("IfNotPresent"));
-            }
-        }
-    }
-    if pod["metadata"]["name"].as_str().is_none_or(str::is_empty) {
-        let prefix = pod["metadata"]["generateName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        pod["metadata"]["name"] = json!(format!("{prefix}x7k2p"));
-    }
-}
-
 #[test]
 fn spec_4_2_deprecated_service_account_field_names_the_service_account() {
     let mut pod = labelled_pod("pod", "");

@@ -3,6 +3,7 @@
 
 mod common;
 
+use azure_workload_identity_policy::testing::api_server_defaults;
 use common::*;
 use serde_json::{Value, json};
 
@@ -455,6 +456,33 @@ fn spec_4_9_future_fields_survive_and_patch_only_adds() {
     assert!(out.ops().iter().all(|op| op == "add"), "{:?}", out.ops());
 }
 
+/// Evaluates `request` with `settings`, lets `store` do to the mutated pod what the API server
+/// does before it stores it, and evaluates the stored pod again as the same request: the
+/// second answer.
+fn rerun(request: &str, settings: &str, store: fn(&mut Value)) -> Outcome {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let first = eval_clean(request, settings, "sessions/workload-sa.yml");
+    assert!(
+        first.patch().is_some(),
+        "{request} with {settings}: no mutation"
+    );
+    let mut stored = first.patched();
+    store(&mut stored);
+    let mut review: Value =
+        serde_json::from_str(&std::fs::read_to_string(data(request)).expect("read")).expect("json");
+    review["request"]["object"] = stored;
+    let dir = std::env::temp_dir().join(format!("azwi-rerun-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("{run}-{}", request.replace('/', "_")));
+    std::fs::write(&path, review.to_string()).expect("write");
+    eval_clean(
+        path.to_str().unwrap_or_default(),
+        settings,
+        "sessions/workload-sa.yml",
+    )
+}
+
 #[test]
 fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
     for (request, settings) in [
@@ -463,25 +491,7 @@ fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
         ("pod/proxy.json", "settings/proxy-not-native.json"),
         ("pod/future-fields.json", "settings/default.json"),
     ] {
-        let first = eval_clean(request, settings, "sessions/workload-sa.yml");
-        assert!(first.patch().is_some(), "{request}");
-        let mut review: Value =
-            serde_json::from_str(&std::fs::read_to_string(data(request)).expect("read"))
-                .expect("json");
-        review["request"]["object"] = first.patched();
-        let dir = std::env::temp_dir().join(format!("azwi-idem-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("tmp");
-        let path = dir.join(format!(
-            "{}-{}",
-            settings.replace('/', "_"),
-            request.replace('/', "_")
-        ));
-        std::fs::write(&path, review.to_string()).expect("write");
-        let second = eval_clean(
-            path.to_str().unwrap_or_default(),
-            settings,
-            "sessions/workload-sa.yml",
-        );
+        let second = rerun(request, settings, |_| {});
         assert!(second.allowed(), "{request}");
         assert_eq!(
             second.patch(),
@@ -489,26 +499,6 @@ fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
             "{request} with {settings} is not idempotent"
         );
     }
-}
-
-/// What the API server adds to what a webhook wrote (SPEC §2, §4.9).
-fn api_server_defaults(mut pod: Value) -> Value {
-    for volume in pod["spec"]["volumes"].as_array_mut().into_iter().flatten() {
-        if let Some(projected) = volume["projected"].as_object_mut() {
-            projected.entry("defaultMode").or_insert(json!(420));
-        }
-    }
-    for list in ["initContainers", "containers"] {
-        for container in pod["spec"][list].as_array_mut().into_iter().flatten() {
-            if let Some(c) = container.as_object_mut() {
-                c.entry("terminationMessagePath")
-                    .or_insert(json!("/dev/termination-log"));
-                c.entry("terminationMessagePolicy").or_insert(json!("File"));
-                c.entry("imagePullPolicy").or_insert(json!("IfNotPresent"));
-            }
-        }
-    }
-    pod
 }
 
 #[test]
@@ -522,9 +512,10 @@ fn spec_4_9_defaulted_fixture_is_the_policys_own_output_plus_defaults() {
         &std::fs::read_to_string(data("pod/mutated-classic-defaulted.json")).expect("read"),
     )
     .expect("json");
+    let mut defaulted = first.patched();
+    api_server_defaults(&mut defaulted);
     assert_eq!(
-        fixture["request"]["object"],
-        api_server_defaults(first.patched()),
+        fixture["request"]["object"], defaulted,
         "regenerate pod/mutated-classic-defaulted.json from the policy's output"
     );
     let again = eval_clean(
@@ -546,24 +537,7 @@ fn spec_4_9_defaulted_rerun_yields_no_patch_in_every_layout() {
         ("pod/proxy.json", "settings/default.json"),
         ("pod/proxy.json", "settings/proxy-not-native.json"),
     ] {
-        let first = eval_clean(request, settings, "sessions/workload-sa.yml");
-        let mut review: Value =
-            serde_json::from_str(&std::fs::read_to_string(data(request)).expect("read"))
-                .expect("json");
-        review["request"]["object"] = api_server_defaults(first.patched());
-        let dir = std::env::temp_dir().join(format!("azwi-defaulted-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("tmp");
-        let path = dir.join(format!(
-            "{}-{}",
-            settings.replace('/', "_"),
-            request.replace('/', "_")
-        ));
-        std::fs::write(&path, review.to_string()).expect("write");
-        let second = eval_clean(
-            path.to_str().unwrap_or_default(),
-            settings,
-            "sessions/workload-sa.yml",
-        );
+        let second = rerun(request, settings, api_server_defaults);
         assert!(second.allowed(), "{request} with {settings}");
         assert_eq!(
             second.patch(),
