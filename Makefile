@@ -50,7 +50,7 @@ check-fmt:
 	$(CARGO) fmt --all -- --check
 
 lint:
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --profile harness -- -D warnings
 	python3 scripts/module-graph.py src
 
 unit-tests: policy.wasm harness
