@@ -387,3 +387,66 @@ all_replayed() {
   [ "$status" -ne 0 ]
   [[ "$output" == *'Provided settings are not valid: cloud: "Mars" is not valid; expected one of AzurePublicCloud (alias AzureCloud)'* ]]
 }
+
+# README, the Verify paragraphs of Runbooks B, C and D, offline: the objects their kubectl
+# commands send (test_data/runbooks/: `kubectl run`'s pod as the ServiceAccount admission
+# plugin and defaulting leave it, before any webhook), the cluster's answers replayed, and what
+# the runbook says the user will see.
+
+@test "README Runbook B Verify: kubectl run web gets the four AZURE_* variables and the token volume after kube-api-access" {
+  policy_run --settings-path examples/self-managed/settings.yml -r test_data/runbooks/web.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/runbooks/wi-check-workload-sa.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  pod=$(mutated_pod test_data/runbooks/web.json)
+  # kubectl get pod web -o jsonpath='{.spec.containers[0].env[*].name}{"\n"}{.spec.volumes[*].name}'
+  [ "$(jq -r '[.spec.containers[0].env[].name] | join(" ")' <<<"$pod")" = \
+    "AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_FEDERATED_TOKEN_FILE AZURE_AUTHORITY_HOST" ]
+  [ "$(jq -r '[.spec.volumes[].name] | join(" ")' <<<"$pod")" = "kube-api-access-9xk2p azure-identity-token" ]
+
+  # The verifying instance then sees the stored pod (defaulted again after the mutation) and
+  # admits it without a patch.
+  jq --argjson pod "$pod" '.request.object = ($pod
+      | .spec.volumes |= map(if .projected then .projected.defaultMode //= 420 else . end))' \
+    test_data/runbooks/web.json >"$BATS_TEST_TMPDIR/stored.json"
+  policy_run --settings-json '{"mutate":false,"verifyInjection":"reject"}' -r "$BATS_TEST_TMPDIR/stored.json" \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/runbooks/wi-check-workload-sa.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -r '.patch')" = "null" ]
+  [ "$(response | jq -r '.warnings')" = "null" ]
+}
+
+@test "README Runbook B Verify: kubectl run bad with a 1h token expiration is denied with the accepted range" {
+  policy_run --settings-path examples/self-managed/settings.yml -r test_data/runbooks/bad-expiration.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/runbooks/wi-check-default-sa.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [[ "$(response | jq -r '.status.message')" == 'Pod wi-check/bad: '*'"1h"; expected an integer number of seconds from 3600 to 86400' ]]
+}
+
+@test "README Runbook C Verify: annotating the ServiceAccount with a client ID that is not a GUID is denied" {
+  policy_run --settings-path examples/aks-validate-only/settings.yml -r test_data/runbooks/annotate-bad-client-id.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.status.message')" = \
+    'ServiceAccount wi-check/workload-sa: annotation azure.workload.identity/client-id has value "my-app-registration"; expected a GUID: the client ID of the managed identity or app registration' ]
+}
+
+@test "README Runbook D Verify: without the grant the AKS-mutated pod is denied (403) with the rule that allows it" {
+  policy_run --settings-path examples/aks-identity-binding/settings.yml -r examples/aks-identity-binding/request.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/binding-denied.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.status.code')" = "403" ]
+  message=$(response | jq -r '.status.message')
+  [[ "$message" == *'ServiceAccount team-a/workload-sa may not use managed identity 7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c'*'RBAC does not allow verb "use-managed-identity"'* ]]
+  # The rule it prints is the one examples/aks-identity-binding/workload-rbac.yaml applies,
+  # so applying either one restores the grant.
+  [[ "$message" == *'name: use-managed-identity-7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c-team-a-workload-sa'* ]]
+  grep -q '^  name: use-managed-identity-7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c-team-a-workload-sa$' \
+    examples/aks-identity-binding/workload-rbac.yaml
+}
