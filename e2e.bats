@@ -450,3 +450,15 @@ all_replayed() {
   grep -q '^  name: use-managed-identity-7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c-team-a-workload-sa$' \
     examples/aks-identity-binding/workload-rbac.yaml
 }
+
+@test "README Runbook E step 3: a migrated pod has the client ID, the proxy around its own init containers and the token volume" {
+  policy_run --settings-path examples/migrate/settings.yml -r examples/migrate/request.json \
+    --allow-context-aware --replay-host-capabilities-interactions examples/migrate/session.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  pod=$(mutated_pod examples/migrate/request.json)
+  [ "$(jq -r '.spec.containers[0].env[] | select(.name == "AZURE_CLIENT_ID") | .value' <<<"$pod")" = "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c" ]
+  [ "$(jq -r '[.spec.initContainers[].name] | join(" ")' <<<"$pod")" = "azwi-proxy migrate azwi-proxy-init" ]
+  [ "$(jq -r '[.spec.volumes[].name] | join(" ")' <<<"$pod")" = "kube-api-access-abcde azure-identity-token" ]
+}
