@@ -162,17 +162,34 @@ fn items() -> Vec<Item> {
     out
 }
 
+/// The editor the Kubewarden UI picks for a question type, as its `componentForQuestion` does
+/// (rancher/kubewarden-ui `pkg/kubewarden/components/Questions/index.vue`): by prefix, so
+/// whatever follows `map[` or `array[` is ignored. A `map[` item is a key/value form of
+/// strings (`QuestionMap.vue`, `KeyValue`), whatever its type says its values are.
+fn editor(question_type: &str) -> &str {
+    let t = question_type.to_ascii_lowercase();
+    for prefix in ["array[", "map[", "sequence["] {
+        if t.starts_with(prefix) {
+            return prefix;
+        }
+    }
+    match question_type {
+        "boolean" | "enum" | "int" => question_type,
+        _ => "string",
+    }
+}
+
 /// Which setting kinds a question type can edit.
 fn compatible(question_type: &str, has_subquestions: bool, kind: Kind) -> bool {
-    match (question_type, kind) {
+    match (editor(question_type), kind) {
         (_, Kind::Struct) => has_subquestions,
         (_, _) if has_subquestions => false,
         ("boolean", Kind::Bool) => true,
-        ("string" | "multiline" | "password" | "enum", Kind::Str) => true,
+        ("string" | "enum", Kind::Str) => true,
         ("int", Kind::Int) => true,
-        ("array[" | "array[string]", Kind::StrList) => true,
-        ("map[" | "map[string]", Kind::StrMap) => true,
-        ("map[array[string]]", Kind::StrListMap) => true,
+        ("array[", Kind::StrList) => true,
+        // `allowedClientIds` also takes each value as one comma-separated string.
+        ("map[", Kind::StrMap | Kind::StrListMap) => true,
         ("sequence[", Kind::ObjectList) => true,
         _ => false,
     }
@@ -181,9 +198,9 @@ fn compatible(question_type: &str, has_subquestions: bool, kind: Kind) -> bool {
 /// A value of `question_type` as a form would send it (each enum option, in turn).
 fn samples(item: &serde_yaml::Value) -> Vec<Value> {
     let question_type = item["type"].as_str().unwrap_or_default();
-    match question_type {
+    match editor(question_type) {
         "boolean" => vec![json!(true), json!(false)],
-        "string" | "multiline" | "password" => vec![json!("x")],
+        "string" => vec![json!("x")],
         "int" => vec![json!(1)],
         "enum" => item["options"]
             .as_sequence()
@@ -191,9 +208,8 @@ fn samples(item: &serde_yaml::Value) -> Vec<Value> {
             .iter()
             .map(|o| serde_json::to_value(o).expect("an option"))
             .collect(),
-        "array[" | "array[string]" => vec![json!(["x"])],
-        "map[" | "map[string]" => vec![json!({ "k": "v" })],
-        "map[array[string]]" => vec![json!({ "k": ["v"] })],
+        "array[" => vec![json!(["x"])],
+        "map[" => vec![json!({ "k": "v" })],
         "sequence[" => {
             // One object per combination of the first sample of each field, then one per
             // further sample of each field.

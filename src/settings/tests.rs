@@ -178,8 +178,10 @@ fn valid_settings(#[case] settings: serde_json::Value) {
     &["allowedClientIds.team-a", "client", "GUID"])]
 #[case::bad_allowlist_namespace(with_tenant(json!({ "allowedClientIds": { "Team A": [] } })),
     &["allowedClientIds", "Team A"])]
-#[case::allowlist_not_a_list(with_tenant(json!({ "allowedClientIds": { "team-a": "x" } })),
-    &["allowedClientIds.team-a"])]
+#[case::allowlist_not_a_list(with_tenant(json!({ "allowedClientIds": { "team-a": 7 } })),
+    &["allowedClientIds.team-a", "a list of client IDs, or one string of them separated by commas"])]
+#[case::allowlist_string_with_a_bad_id(with_tenant(json!({ "allowedClientIds": { "team-a": "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c, client" } })),
+    &["allowedClientIds.team-a", "\"client\"", "GUID"])]
 #[case::bad_legacy(with_tenant(json!({ "legacyPodIdentity": "block" })),
     &["legacyPodIdentity", "block", "allow"])]
 #[case::bad_verify(with_tenant(json!({ "verifyInjection": "maybe" })),
@@ -249,4 +251,38 @@ fn ca_source_resolves_the_configured_variant() {
     ))
     .expect("valid");
     assert_eq!(s.ca_source(), CaSource::ConfigMap("ca"));
+}
+
+/// The Kubewarden UI's form edits a map as key/value strings (rancher/kubewarden-ui
+/// `components/Questions/QuestionMap.vue`: `KeyValue`), so `allowedClientIds` also takes each
+/// namespace's IDs as one string, separated by commas or white space (one per line, say).
+#[rstest]
+#[case::commas("7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c,00000000-1111-2222-3333-444444444444")]
+#[case::commas_and_spaces(
+    " 7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c , 00000000-1111-2222-3333-444444444444 "
+)]
+#[case::one_per_line(
+    "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c\n00000000-1111-2222-3333-444444444444\n"
+)]
+fn allowed_client_ids_as_the_ui_form_writes_them(#[case] text: &str) {
+    let from_form = parse(with_tenant(
+        json!({ "allowedClientIds": { "team-a": text } }),
+    ));
+    let from_list = parse(with_tenant(json!({ "allowedClientIds": { "team-a": [
+        "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c", "00000000-1111-2222-3333-444444444444"] } })));
+    assert_eq!(from_form, from_list);
+    assert!(from_form.is_ok_and(|s| {
+        s.client_id_allowed("team-a", "00000000-1111-2222-3333-444444444444")
+            && !s.client_id_allowed("team-a", "11111111-1111-2222-3333-444444444444")
+    }));
+}
+
+/// An empty value is an empty list: the namespace may use no client ID (`*` aside).
+#[test]
+fn allowed_client_ids_empty_string_allows_none() {
+    let settings = parse(with_tenant(json!({ "allowedClientIds": { "team-a": "" } })));
+    assert!(
+        settings.is_ok_and(|s| s.allowed_client_ids.get("team-a") == Some(&vec![])
+            && !s.client_id_allowed("team-a", "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"))
+    );
 }
