@@ -2,6 +2,7 @@
 //! resolved values the rest of the policy reads (authority host, token layout, CA source).
 
 mod check;
+mod client_ids;
 mod model;
 
 pub use model::*;
