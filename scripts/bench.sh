@@ -3,7 +3,7 @@
 # (the same request), in one run; a table, then the same as JSON lines, then the module size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-harness=${HARNESS:-target/harness/harness}
+harness=${HARNESS:-target/bench-harness/harness}
 iterations=${ITERATIONS:-2000}
 rounds=${ROUNDS:-5}
 default=test_data/settings/default.json

@@ -7,9 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is needed" >&2; exit 2; }
-# the same wrapper as the Makefile's harness-profile builds, so this reuses (and keeps) its build
-export RUSTC_WORKSPACE_WRAPPER=${RUSTC_WORKSPACE_WRAPPER:-$(command -v clippy-driver)} CLIPPY_ARGS=${CLIPPY_ARGS:--Dwarnings}
-bin=$(cargo test --profile harness -p azure-workload-identity-policy --test robustness --no-run \
+# The policy's code at opt-level 3, as the bench's harness is built (profile bench-harness).
+bin=$(cargo test --profile bench-harness -p azure-workload-identity-policy --test robustness --no-run \
   --message-format=json 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:

@@ -24,8 +24,8 @@ use crate::runtime::Policy;
 
 // policy-server, the engine this policy runs in, links jemalloc as its global allocator: the
 // host-side work of an evaluation (request serialization, the patch diff) costs what it would
-// there, not what glibc's allocator makes it cost.
-#[cfg(unix)]
+// there, not what glibc's allocator makes it cost (feature `jemalloc`, which `make bench` sets).
+#[cfg(all(unix, feature = "jemalloc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
