@@ -451,7 +451,7 @@ all_replayed() {
     examples/aks-identity-binding/workload-rbac.yaml
 }
 
-@test "README Runbook E step 3: a migrated pod has the client ID, the proxy around its own init containers and the token volume" {
+@test "README Runbook E step 4: a migrated pod has the client ID, the proxy around its own init containers and the token volume" {
   policy_run --settings-path examples/migrate/settings.yml -r examples/migrate/request.json \
     --allow-context-aware --replay-host-capabilities-interactions examples/migrate/session.yml
   [ "$status" -eq 0 ]

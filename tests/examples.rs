@@ -514,21 +514,21 @@ fn every_runbook_directory_holds_what_its_policies_need() {
                     DEFAULT_POLICY_SERVER_ACCOUNT.1.to_owned(),
                 )
             } else {
-                let ps = of_kind("PolicyServer")
-                    .into_iter()
+                // A runbook may build on another's policy-server (Runbook E on Runbook B's):
+                // the PolicyServer and its ServiceAccount may be in any example directory; the
+                // permissions this directory's policies need are granted here.
+                let anywhere =
+                    |kind: &'static str| manifests.iter().filter(move |m| m.kind() == kind);
+                let ps = anywhere("PolicyServer")
                     .find(|p| p.name() == server)
                     .unwrap_or_else(|| {
-                        panic!(
-                            "{}: PolicyServer {server} is not in examples/{dir}",
-                            policy.label
-                        )
+                        panic!("{}: PolicyServer {server} is in no example", policy.label)
                     });
                 let sa = ps.str("/spec/serviceAccountName").to_owned();
                 assert!(
-                    of_kind("ServiceAccount")
-                        .iter()
+                    anywhere("ServiceAccount")
                         .any(|a| a.name() == sa && a.namespace() == "kubewarden"),
-                    "{}: ServiceAccount kubewarden/{sa} is not in examples/{dir}",
+                    "{}: ServiceAccount kubewarden/{sa} is in no example",
                     ps.label
                 );
                 ("kubewarden".to_owned(), sa)
