@@ -1,61 +1,39 @@
-//! `allowedClientIds` as it may be written: each namespace's client IDs as a list, or as the
-//! Kubewarden UI's settings form writes a map's values, one string (rancher/kubewarden-ui
-//! `pkg/kubewarden/components/Questions/QuestionMap.vue` edits a `map[` item with `KeyValue`).
+//! `allowedClientIds` as the Kubewarden UI's settings form writes it: the form edits a `map[`
+//! item as key/value strings (rancher/kubewarden-ui
+//! `pkg/kubewarden/components/Questions/QuestionMap.vue`, `KeyValue`), so each namespace's
+//! client IDs may also be one string separated by commas or white space (`"a, b"` is
+//! `["a", "b"]`; `""` is `[]`). Rewritten to lists before the settings are read, only when the
+//! plain read failed: a deserializer of its own, instantiated for both of `from_json`'s
+//! parsers, cost the wasm 20 KB; this reuses the `serde_json::Value` code it already has.
 
-use std::collections::BTreeMap;
+use serde_json::Value;
 
-use serde::Deserialize;
-
-/// `allowedClientIds`: each namespace's client IDs as a list or, as the Kubewarden UI's
-/// key/value form writes a map's values, one string of IDs separated by commas or white space
-/// (`"a, b"` is `["a", "b"]`; `""` is `[]`).
-pub(super) fn deserialize<'de, D>(
-    deserializer: D,
-) -> Result<BTreeMap<String, Vec<String>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    struct ClientIds(Vec<String>);
-
-    impl<'de> Deserialize<'de> for ClientIds {
-        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            deserializer.deserialize_any(ClientIdsVisitor)
+/// The settings document with every `allowedClientIds` string value as a list, or `None`
+/// when there is nothing to rewrite.
+pub(super) fn as_lists(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut document: Value = serde_json::from_slice(bytes).ok()?;
+    let lists = document.get_mut("allowedClientIds")?.as_object_mut()?;
+    let mut rewritten = false;
+    for value in lists.values_mut() {
+        if let Value::String(text) = value {
+            *value = text
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|id| !id.is_empty())
+                .map(Value::from)
+                .collect();
+            rewritten = true;
         }
     }
+    rewritten
+        .then(|| serde_json::to_vec(&document).ok())
+        .flatten()
+}
 
-    struct ClientIdsVisitor;
-
-    impl<'de> serde::de::Visitor<'de> for ClientIdsVisitor {
-        type Value = ClientIds;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a list of client IDs, or one string of them separated by commas")
-        }
-
-        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ClientIds, E> {
-            Ok(ClientIds(
-                text.split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            ))
-        }
-
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(
-            self,
-            mut seq: A,
-        ) -> Result<ClientIds, A::Error> {
-            let mut ids = Vec::new();
-            while let Some(id) = seq.next_element::<String>()? {
-                ids.push(id);
-            }
-            Ok(ClientIds(ids))
-        }
+/// What to add to a type error at `path`: the shapes `allowedClientIds` takes.
+pub(super) fn hint(path: &str) -> &'static str {
+    if path.starts_with("allowedClientIds.") {
+        " (a list of client IDs, or one string of them separated by commas)"
+    } else {
+        ""
     }
-
-    let lists = BTreeMap::<String, ClientIds>::deserialize(deserializer)?;
-    Ok(lists
-        .into_iter()
-        .map(|(namespace, ids)| (namespace, ids.0))
-        .collect())
 }

@@ -27,7 +27,6 @@ pub struct Settings {
     pub identity_binding: IdentityBindingSettings,
     pub secrets_store_csi: SecretsStoreCsiSettings,
     /// Namespace (or `*`) → client IDs that pods there may use. Empty = no allowlist.
-    #[serde(deserialize_with = "super::client_ids::deserialize")]
     pub allowed_client_ids: BTreeMap<String, Vec<String>>,
     pub legacy_pod_identity: LegacyPodIdentity,
     pub verify_injection: VerifyInjection,
@@ -272,13 +271,22 @@ impl Settings {
         if let Ok(settings) = serde_json::from_slice::<Self>(bytes) {
             return Ok(settings.normalized());
         }
+        // `allowedClientIds` as the Kubewarden UI's form writes it, one string per namespace.
+        let as_lists = super::client_ids::as_lists(bytes);
+        let bytes = as_lists.as_deref().unwrap_or(bytes);
+        if as_lists.is_some()
+            && let Ok(settings) = serde_json::from_slice::<Self>(bytes)
+        {
+            return Ok(settings.normalized());
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
         let settings: Self = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
+            let hint = super::client_ids::hint(&path);
             if path == "." {
                 e.inner().to_string()
             } else {
-                format!("{path}: {}", e.inner())
+                format!("{path}: {}{hint}", e.inner())
             }
         })?;
         Ok(settings.normalized())
