@@ -119,7 +119,7 @@ fn reserved(head: &PodHead, pod: &Node) -> Option<Reserved> {
 fn indirect_client_ids(pod: &Node) -> Vec<(String, &'static str)> {
     containers(pod)
         .filter_map(|c| {
-            let name = c.name().unwrap_or_default().to_owned();
+            let name = || c.name().unwrap_or_default().to_owned();
             let own = c
                 .get("env")
                 .and_then(Node::as_list)
@@ -127,8 +127,8 @@ fn indirect_client_ids(pod: &Node) -> Vec<(String, &'static str)> {
                 .flatten()
                 .find(|e| e.name() == Some(names::ENV_CLIENT_ID));
             match own {
-                Some(var) => var.get("valueFrom").map(|_| (name, "valueFrom")),
-                None => has_env_from(c).then_some((name, "envFrom")),
+                Some(var) => var.get("valueFrom").map(|_| (name(), "valueFrom")),
+                None => has_env_from(c).then(|| (name(), "envFrom")),
             }
         })
         .collect()
