@@ -59,10 +59,45 @@ fn to_nanosecond(micros: f64) -> f64 {
     (micros * 1000.0).round() / 1000.0
 }
 
+/// The timed evaluations: each whole, and the waPC call within it.
+pub struct Samples {
+    pub whole: Vec<Duration>,
+    /// The guest's own work with its host calls (see [`Policy::validate_timed`]).
+    pub guest: Vec<Duration>,
+}
+
+/// What `harness bench --json` prints: the whole evaluation's figures, and the median of the
+/// guest call, the part of an evaluation the policy's own code decides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub whole: Stats,
+    pub guest_median_us: f64,
+}
+
+impl Report {
+    /// `None` for no samples.
+    pub fn from_samples(samples: &Samples) -> Option<Self> {
+        Some(Report {
+            whole: Stats::from_samples(&samples.whole)?,
+            guest_median_us: Stats::from_samples(&samples.guest)?.median_us,
+        })
+    }
+
+    /// One human-readable line.
+    pub fn to_text(&self) -> String {
+        format!(
+            "{}; guest call median {:.1} µs",
+            self.whole.to_text(),
+            self.guest_median_us
+        )
+    }
+}
+
 /// Evaluates `warmup` times, then times `iterations` evaluations. Each evaluation is timed
 /// whole, as kwctl's bench does: request serialization, the guest call with its host calls,
-/// and building the response (patch diff included). Returns the first response too, so the
-/// caller can show what was measured.
+/// and building the response (patch diff included); the guest call is also timed on its own.
+/// Returns the first response too, so the caller can show what was measured.
 pub fn run(
     policy: &Policy,
     host: &Host,
@@ -70,27 +105,30 @@ pub fn run(
     settings: &Settings,
     warmup: usize,
     iterations: usize,
-) -> (AdmissionResponse, Vec<Duration>) {
+) -> (AdmissionResponse, Samples) {
     // a strict session replays from its start at every evaluation (kwctl >= 1.37 rewinds too)
     let evaluate = || {
         host.rewind();
-        policy.validate(request, settings)
+        policy.validate_timed(request, settings)
     };
-    let first = evaluate();
+    let (first, _) = evaluate();
     // the first evaluation showed its logs and host-call errors; thousands more help nobody
     host.set_quiet(true);
     for _ in 1..warmup {
         evaluate();
     }
-    let samples = (0..iterations)
-        .map(|_| {
-            let start = Instant::now();
-            let response = evaluate();
-            let elapsed = start.elapsed();
-            drop(response);
-            elapsed
-        })
-        .collect();
+    let mut samples = Samples {
+        whole: Vec::with_capacity(iterations),
+        guest: Vec::with_capacity(iterations),
+    };
+    for _ in 0..iterations {
+        let start = Instant::now();
+        let (response, guest) = evaluate();
+        let whole = start.elapsed();
+        drop(response);
+        samples.whole.push(whole);
+        samples.guest.push(guest);
+    }
     host.set_quiet(false);
     (first, samples)
 }
@@ -149,5 +187,29 @@ mod tests {
             serde_json::to_string(&stats).expect("serializes"),
             r#"{"median_us":100.0,"p99_us":100.0,"min_us":100.0,"mean_us":100.0,"iterations":1}"#
         );
+    }
+
+    #[test]
+    fn report_adds_the_guest_median() {
+        let samples = Samples {
+            whole: micros(&[100, 300, 200]),
+            guest: micros(&[40, 10, 30]),
+        };
+        let report = Report::from_samples(&samples).expect("samples");
+        assert_eq!(report.whole.median_us, 200.0);
+        assert_eq!(report.guest_median_us, 30.0);
+        assert_eq!(
+            serde_json::to_string(&report).expect("serializes"),
+            r#"{"median_us":200.0,"p99_us":300.0,"min_us":100.0,"mean_us":200.0,"iterations":3,"guest_median_us":30.0}"#
+        );
+        assert_eq!(
+            report.to_text(),
+            "validate: median 200.0 µs, p99 300.0 µs, min 100.0 µs, mean 200.0 µs (N=3); guest call median 30.0 µs"
+        );
+        let none = Samples {
+            whole: Vec::new(),
+            guest: Vec::new(),
+        };
+        assert_eq!(Report::from_samples(&none), None);
     }
 }

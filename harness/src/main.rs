@@ -270,13 +270,13 @@ fn bench(args: &BenchArgs, logger: Logger) -> Result<()> {
         &[("response", &first.to_line()?)],
     );
     loaded.host.warn_about_leftovers();
-    let Some(stats) = bench::Stats::from_samples(&samples) else {
+    let Some(report) = bench::Report::from_samples(&samples) else {
         bail!("no evaluation was timed");
     };
     if args.json {
-        println!("{}", serde_json::to_string(&stats)?);
+        println!("{}", serde_json::to_string(&report)?);
     } else {
-        println!("{}", stats.to_text());
+        println!("{}", report.to_text());
     }
     Ok(())
 }

@@ -77,7 +77,8 @@ fn load_with(wasm: &[u8], access: ResourceAccess, cache: Option<&Path>) -> Polic
     );
     let session = Session::parse(&session, Matching::Strict).expect("valid session");
     let host = Host::new(session, access, Logger::new(false, None));
-    Policy::load_cached(wasm, Arc::new(host), cache).expect("the module instantiates")
+    Policy::load_cached(wasm, Arc::new(host), &Config::default(), cache)
+        .expect("the module instantiates")
 }
 
 fn load(wasm: &[u8], access: ResourceAccess) -> Policy {
@@ -323,4 +324,36 @@ fn the_cache_directory_follows_the_environment() {
     assert_eq!(dir(&[explicit, ("HARNESS_NO_CACHE", "1")]), None);
     assert_eq!(dir(&[home, ("HARNESS_NO_CACHE", "0")]), dir(&[home]));
     assert_eq!(dir(&[home, ("HARNESS_NO_CACHE", "")]), dir(&[home]));
+}
+
+#[test]
+fn perf_map_only_when_asked() {
+    let asks = |value: Option<&str>| perf_map_from(|_| value.map(OsString::from));
+    assert!(!asks(None));
+    assert!(!asks(Some("")));
+    assert!(!asks(Some("0")));
+    assert!(asks(Some("1")));
+}
+
+/// The guest's share is timed inside the evaluation: never more than the whole, and the
+/// response is the one `validate` gives.
+#[test]
+fn the_guest_call_is_timed_within_the_evaluation() {
+    // a guest that counts to a million before it answers, so its call dominates
+    let busy = module(&format!(
+        "(local.set $n (i32.const 1000000))
+         (loop $spin (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+           (br_if $spin (i32.ne (local.get $n) (i32.const 0))))
+         (call $guest_response (i32.const 512) (i32.const {})) (i32.const 1)",
+        ACCEPT.len()
+    ));
+    let policy = load_with(&busy, ResourceAccess::Denied, None);
+    let start = Instant::now();
+    let (response, guest) = policy.validate_timed(&request(), &Settings::new());
+    let whole = start.elapsed();
+    assert_eq!(response.to_line().expect("serializes"), ACCEPTED);
+    assert!(
+        guest > Duration::ZERO && guest <= whole,
+        "{guest:?} of {whole:?}"
+    );
 }
