@@ -106,8 +106,7 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
             Err(e) => return Verdict::reject(BAD_REQUEST, format!("invalid policy settings: {e}")),
         },
     };
-    let mut request = payload.request;
-    request.size = text.len();
+    let request = payload.request;
     if !request.is_create_or_update() {
         return Verdict::accept();
     }
@@ -125,7 +124,7 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
                 object,
                 namespace: &request.namespace,
                 name: &request.name,
-                size: request.size,
+                source: text,
             };
             pod::evaluate(input, &settings, &lookups)
         }

@@ -32,8 +32,6 @@ pub(crate) struct AdmissionRequest<'a> {
     /// before `object` (as every engine writes it: kwctl and policy-server alike).
     pub pod: Option<PodText<'a>>,
     pub old_object: Option<&'a RawValue>,
-    /// Bytes of the whole payload: an upper bound of the object's, to size what is written.
-    pub size: usize,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for AdmissionRequest<'a> {

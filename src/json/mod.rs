@@ -11,11 +11,15 @@
 //!   `arbitrary_precision` feature (with it, numbers arrive as one-member maps and would be
 //!   written back as objects); a test fails if a dependency ever switches it on.
 
+mod source;
 mod str;
 
 pub use self::str::{Str, StrMap, nullable};
 
+use self::source::{Pieces, Source};
+
 use std::fmt;
+use std::ops::Range;
 use std::rc::Rc;
 
 use serde::Deserialize;
@@ -181,6 +185,17 @@ impl<'a> Node<'a> {
 
     /// Append the document's JSON text to `out`: raw parts as they came, the rest serialized.
     pub fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        self.write_in(None, out)
+    }
+
+    /// [`Node::write`] for a document read from `source`: where members of an object follow one
+    /// another there unchanged (a key and a raw value or a verbatim string, in compact text),
+    /// they are copied from it in one piece. The bytes written are the same.
+    pub fn write_from(&self, source: &str, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        self.write_in(Some(Source::new(source)), out)
+    }
+
+    fn write_in(&self, source: Option<Source>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         match self {
             Node::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
             Node::Null => out.extend_from_slice(b"null"),
@@ -199,25 +214,45 @@ impl<'a> Node<'a> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    item.write(out)?;
+                    item.write_in(source, out)?;
                 }
                 out.push(b']');
             }
             Node::Object(members) => {
                 out.push(b'{');
-                for (i, (key, value)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
+                let mut pieces = Pieces::new(source);
+                for (key, value) in members {
+                    if pieces.copied(source.and_then(|src| member(&src, key, value)), out) {
+                        continue;
                     }
                     write_str(key, out)?;
                     out.push(b':');
-                    value.write(out)?;
+                    value.write_in(source, out)?;
                 }
+                pieces.finish(out);
                 out.push(b'}');
             }
         }
         Ok(())
     }
+}
+
+/// The range of the member `"key":value` in `source`: when the key and the value are
+/// both its text, as it was (a verbatim key; a raw value or a verbatim string), with
+/// nothing but the colon between them. (Lists and objects are not followed down: finding
+/// that a whole subtree is unchanged costs more than writing it.)
+fn member(source: &Source, key: &Str, value: &Node) -> Option<Range<usize>> {
+    let key = source.quoted(key.verbatim()?)?;
+    let value = match value {
+        Node::Raw(raw) => {
+            let start = source.offset(raw.get())?;
+            start..start + raw.get().len()
+        }
+        Node::Str(text) => source.quoted(text.verbatim()?)?,
+        _ => return None,
+    };
+    (source.byte(key.end) == Some(b':') && key.end + 1 == value.start)
+        .then_some(key.start..value.end)
 }
 
 /// A string borrowed from the document had no escapes there, so it is written as it was;
@@ -311,7 +346,7 @@ impl<'de> Visitor<'de> for ShapeVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
         let element = self.element();
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
         while let Some(item) = seq.next_element_seed(ShapeSeed(element))? {
             items.push(item);
         }
@@ -319,7 +354,7 @@ impl<'de> Visitor<'de> for ShapeVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-        let mut members = Vec::new();
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(key) = map.next_key::<Str<'de>>()? {
             let value = map.next_value_seed(ShapeSeed(self.member(&key)))?;
             members.push((key, value));

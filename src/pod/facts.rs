@@ -6,6 +6,9 @@ use crate::json::Node;
 use crate::names;
 use crate::object::pod::PodHead;
 
+/// `(container, how)`: a container whose `AZURE_CLIENT_ID` cannot be read at admission.
+pub(crate) type Indirect = (String, &'static str);
+
 /// What the later steps know about one pod or pod template, read once from its document.
 pub(crate) struct PodFacts<'p> {
     pub head: &'p PodHead<'p>,
@@ -21,7 +24,7 @@ pub(crate) struct PodFacts<'p> {
     /// `(container, how)` of every container that takes `AZURE_CLIENT_ID` from `valueFrom`, or
     /// may take it from `envFrom` (it defines none in `env`): client IDs nobody can read at
     /// admission (SPEC §4.11).
-    pub indirect_client_ids: Vec<(String, &'static str)>,
+    pub indirect_client_ids: Vec<Indirect>,
     /// The token volume of an earlier webhook pass, when the pod has one (SPEC §2).
     pub reserved: Option<Reserved>,
 }
@@ -35,6 +38,7 @@ impl<'p> PodFacts<'p> {
         pod: &Node,
     ) -> Self {
         let spec = pod.get("spec");
+        let (literal_client_ids, indirect_client_ids) = client_ids(pod);
         Self {
             head,
             namespace,
@@ -45,8 +49,8 @@ impl<'p> PodFacts<'p> {
                 Some(Node::Bool(true))
             ),
             windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
-            literal_client_ids: literal_client_ids(pod),
-            indirect_client_ids: indirect_client_ids(pod),
+            literal_client_ids,
+            indirect_client_ids,
             reserved: reserved(head, pod),
         }
     }
@@ -78,23 +82,6 @@ pub(super) fn containers<'n, 'a>(pod: &'n Node<'a>) -> impl Iterator<Item = &'n 
         .filter(|c| c.is_object())
 }
 
-/// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
-fn literal_client_ids(pod: &Node) -> Vec<(String, String)> {
-    containers(pod)
-        .flat_map(|c| {
-            let name = c.name().unwrap_or_default();
-            c.get("env")
-                .and_then(Node::as_list)
-                .into_iter()
-                .flatten()
-                .filter(|e| e.name() == Some(names::ENV_CLIENT_ID))
-                .filter_map(|e| e.get("value")?.as_str())
-                .filter(|v| !v.is_empty())
-                .map(move |v| (name.to_owned(), v.to_owned()))
-        })
-        .collect()
-}
-
 /// The first volume named with the reserved prefix, and where a container mounts it.
 fn reserved(head: &PodHead, pod: &Node) -> Option<Reserved> {
     let volume = head
@@ -115,23 +102,35 @@ fn reserved(head: &PodHead, pod: &Node) -> Option<Reserved> {
     })
 }
 
-/// See [`PodFacts::indirect_client_ids`].
-fn indirect_client_ids(pod: &Node) -> Vec<(String, &'static str)> {
-    containers(pod)
-        .filter_map(|c| {
-            let name = || c.name().unwrap_or_default().to_owned();
-            let own = c
-                .get("env")
-                .and_then(Node::as_list)
-                .into_iter()
-                .flatten()
-                .find(|e| e.name() == Some(names::ENV_CLIENT_ID));
-            match own {
-                Some(var) => var.get("valueFrom").map(|_| (name(), "valueFrom")),
-                None => has_env_from(c).then(|| (name(), "envFrom")),
+/// [`PodFacts::literal_client_ids`] and [`PodFacts::indirect_client_ids`], in one pass over
+/// the containers and their env.
+fn client_ids(pod: &Node) -> (Vec<(String, String)>, Vec<Indirect>) {
+    let mut literal = Vec::new();
+    let mut indirect = Vec::new();
+    for container in containers(pod) {
+        let name = || container.name().unwrap_or_default().to_owned();
+        let mut own = None;
+        for var in container
+            .get("env")
+            .and_then(Node::as_list)
+            .into_iter()
+            .flatten()
+            .filter(|var| var.name() == Some(names::ENV_CLIENT_ID))
+        {
+            own.get_or_insert(var);
+            if let Some(value) = var.get("value").and_then(Node::as_str)
+                && !value.is_empty()
+            {
+                literal.push((name(), value.to_owned()));
             }
-        })
-        .collect()
+        }
+        match own {
+            Some(var) if var.get("valueFrom").is_some() => indirect.push((name(), "valueFrom")),
+            None if has_env_from(container) => indirect.push((name(), "envFrom")),
+            _ => {}
+        }
+    }
+    (literal, indirect)
 }
 
 /// A non-empty `envFrom` (kept raw by the container shape).

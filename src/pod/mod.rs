@@ -34,8 +34,9 @@ pub(crate) struct PodInput<'a> {
     /// The request's namespace and name (the object's own are used when these are empty).
     pub namespace: &'a str,
     pub name: &'a str,
-    /// About how many bytes of JSON the object is (to size what is written).
-    pub size: usize,
+    /// The request's text, which the object was read from: what is written is sized by it,
+    /// and copied from it where unchanged.
+    pub source: &'a str,
 }
 
 /// The pod's object: read in the envelope's pass, or still text when `object` came before
@@ -122,7 +123,7 @@ pub(crate) fn evaluate(input: PodInput, settings: &Settings, lookups: &Lookups) 
             verify::verify(&pod, &head, (&display, &brief), &plan, settings)
                 .map(|found| Verdict::accept().with_warnings(found))
         }
-        Ok(Some((mut pod, plan))) => write(&mut pod, &plan, &display, input.size),
+        Ok(Some((mut pod, plan))) => write(&mut pod, &plan, &display, input.source),
         Err(rejection) => Err(rejection),
     };
     verdict
@@ -131,11 +132,12 @@ pub(crate) fn evaluate(input: PodInput, settings: &Settings, lookups: &Lookups) 
 }
 
 /// Apply the plan; the mutated pod when anything changed.
-fn write(pod: &mut Node, plan: &Plan, display: &str, size: usize) -> Result<Verdict, Rejection> {
+fn write(pod: &mut Node, plan: &Plan, display: &str, source: &str) -> Result<Verdict, Rejection> {
     if !apply::apply(pod, plan, display)? {
         return Ok(Verdict::accept());
     }
-    let object = Mutated::write(size.min(MAX_SIZE_HINT) * 2, |out| pod.write(out))
+    let capacity = source.len().min(MAX_SIZE_HINT) * 2;
+    let object = Mutated::write(capacity, |out| pod.write_from(source, out))
         .map_err(|e| Rejection::BadRequest(format!("{display}: cannot write it: {e}")))?;
     Ok(Verdict::Mutate {
         object,
