@@ -43,7 +43,7 @@ struct CanIRequest {
     disable_cache: bool,
 }
 
-/// Reads the SDK's request of `get_resource` or `list_resources_by_namespace` as the `variant` of
+/// Reads the SDK's request of `get_resource` or a list call as the `variant` of
 /// [`CallbackRequest`] kwctl records for it: the SDK sends exactly that variant's fields.
 fn as_variant(variant: &str, payload: &[u8]) -> Result<CallbackRequest, String> {
     let fields: Value = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
@@ -161,6 +161,9 @@ impl Host {
                 operation,
                 as_variant("KubernetesListResourceNamespace", payload)?,
             ),
+            ("kubernetes", "list_resources_all") => {
+                self.kubernetes(operation, as_variant("KubernetesListResourceAll", payload)?)
+            }
             ("kubernetes", "can_i") => self.kubernetes(operation, can_i_request(payload)?),
             _ => {
                 self.log(
@@ -175,7 +178,7 @@ impl Host {
                 Err(format!(
                     "unknown operation: {binding}/{namespace}/{operation} (the harness answers only \
                      kubernetes/get_resource, kubernetes/list_resources_by_namespace, \
-                     kubernetes/can_i and tracing/log)"
+                     kubernetes/list_resources_all, kubernetes/can_i and tracing/log)"
                 ))
             }
         }

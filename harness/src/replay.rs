@@ -32,6 +32,14 @@ pub enum CallbackRequest {
         field_selector: Option<String>,
         field_masks: Option<BTreeSet<String>>,
     },
+    /// `list_resources_all`: the same list across every namespace (or of a cluster-wide kind).
+    KubernetesListResourceAll {
+        api_version: String,
+        kind: String,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        field_masks: Option<BTreeSet<String>>,
+    },
 }
 
 /// The SDK's `SubjectAccessReview`: what `can_i` asks about.
@@ -64,6 +72,9 @@ impl CallbackRequest {
             }
             | CallbackRequest::KubernetesListResourceNamespace {
                 api_version, kind, ..
+            }
+            | CallbackRequest::KubernetesListResourceAll {
+                api_version, kind, ..
             } => Some((api_version, kind)),
             CallbackRequest::KubernetesCanI { .. } => None,
         }
@@ -87,9 +98,8 @@ impl CallbackRequest {
                 *field_masks = None;
             }
             CallbackRequest::KubernetesCanI { disable_cache, .. } => *disable_cache = false,
-            CallbackRequest::KubernetesListResourceNamespace { field_masks, .. } => {
-                *field_masks = None
-            }
+            CallbackRequest::KubernetesListResourceNamespace { field_masks, .. }
+            | CallbackRequest::KubernetesListResourceAll { field_masks, .. } => *field_masks = None,
         }
         request
     }
@@ -295,10 +305,11 @@ impl Session {
 }
 
 /// The `CallbackRequestType` tags the harness answers, one per [`CallbackRequest`] variant.
-const KNOWN_TAGS: [&str; 3] = [
+const KNOWN_TAGS: [&str; 4] = [
     "KubernetesGetResource",
     "KubernetesCanI",
     "KubernetesListResourceNamespace",
+    "KubernetesListResourceAll",
 ];
 
 /// Parses the YAML document of a recorded request (a tagged `CallbackRequestType`).

@@ -199,3 +199,149 @@ fn strict_list_resources_by_namespace_follows_the_session_order() {
         Err("Callback evaluation failure: the list of recorded responses is empty".into())
     );
 }
+
+const LIST_ALL_BINDINGS: &[u8] = fixtures::LIST_ALL_BINDINGS.as_bytes();
+
+/// A host whose session holds a ServiceAccount `sa`, then a cluster-wide list of the
+/// AzureIdentityBindings (its masks recorded in another order than the SDK sends them).
+fn list_all_host(matching: Matching, access: ResourceAccess) -> Host {
+    let session = [
+        fixtures::exchange(
+            &fixtures::get_service_account("sa", false),
+            &fixtures::success(r#"{"kind":"ServiceAccount"}"#),
+        ),
+        fixtures::exchange(
+            &fixtures::list_all_bindings(None),
+            &fixtures::success(fixtures::ALL_BINDINGS_LIST),
+        ),
+    ]
+    .concat();
+    let session = Session::parse(&session, matching).expect("valid session");
+    Host::new(session, access, Logger::new(false, Some("policy_log=off")))
+}
+
+fn list_all(host: &Host, payload: &[u8]) -> CallResult {
+    host.call("kubewarden", "kubernetes", "list_resources_all", payload)
+}
+
+#[test]
+fn answers_list_resources_all_from_the_session() {
+    let mut access = BTreeSet::from([ContextAwareResource {
+        api_version: "v1".into(),
+        kind: "ServiceAccount".into(),
+    }]);
+    let ResourceAccess::Listed(bindings) = aad_access(&["AzureIdentityBinding"]) else {
+        unreachable!("aad_access lists kinds")
+    };
+    access.extend(bindings);
+    for matching in [Matching::ByContent, Matching::Strict] {
+        let host = list_all_host(matching, ResourceAccess::Listed(access.clone()));
+        assert!(
+            host.call("kubewarden", "kubernetes", "get_resource", GET_SA)
+                .is_ok(),
+            "{matching:?}"
+        );
+        assert_eq!(
+            list_all(&host, LIST_ALL_BINDINGS),
+            Ok(fixtures::ALL_BINDINGS_LIST.as_bytes().to_vec()),
+            "{matching:?}"
+        );
+        assert!(host.session().leftovers().is_empty(), "{matching:?}");
+    }
+    // content mode: reusable, and an SDK payload that leaves out its optional fields asks the
+    // same (they are null)
+    let host = list_all_host(Matching::ByContent, ResourceAccess::Any);
+    let bare = br#"{"api_version":"aadpodidentity.k8s.io/v1","kind":"AzureIdentityBinding"}"#;
+    assert_eq!(
+        list_all(&host, bare),
+        Ok(fixtures::ALL_BINDINGS_LIST.as_bytes().to_vec())
+    );
+    let selected = fixtures::LIST_ALL_BINDINGS
+        .replace(r#""label_selector":null"#, r#""label_selector":"app=x""#);
+    let error = list_all(&host, selected.as_bytes()).expect_err("nothing recorded for app=x");
+    assert!(
+        error.starts_with(
+            "Callback evaluation failure: Replay error: unexpected request \
+             KubernetesListResourceAll {"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn list_resources_all_needs_access_to_the_listed_kind() {
+    let denied = "Policy has not been granted access to Kubernetes \
+                  aadpodidentity.k8s.io/v1/AzureIdentityBinding resources. The violation has \
+                  been reported.";
+    for access in [ResourceAccess::Denied, aad_access(&["AzureIdentity"])] {
+        for matching in [Matching::ByContent, Matching::Strict] {
+            let host = list_all_host(matching, access.clone());
+            assert_eq!(list_all(&host, LIST_ALL_BINDINGS), Err(denied.into()));
+            assert_eq!(host.session().leftovers().len(), 2, "no exchange was used");
+        }
+    }
+}
+
+#[test]
+fn strict_list_resources_all_follows_the_session_order() {
+    let host = list_all_host(Matching::Strict, ResourceAccess::Any);
+    let error = list_all(&host, LIST_ALL_BINDINGS).expect_err("the session starts with a get");
+    assert!(
+        error.starts_with(
+            "Callback evaluation failure: Replay error: unexpected request. Was expecting \
+             KubernetesGetResource { api_version: \"v1\", kind: \"ServiceAccount\", name: \"sa\""
+        ),
+        "{error}"
+    );
+    assert!(
+        error.ends_with(
+            ", got KubernetesListResourceAll { api_version: \"aadpodidentity.k8s.io/v1\", kind: \
+             \"AzureIdentityBinding\", label_selector: None, field_selector: None, field_masks: \
+             Some({\"metadata.name\", \"metadata.namespace\", \"spec.azureIdentity\", \
+             \"spec.selector\"}) } instead"
+        ),
+        "{error}"
+    );
+    // the get was consumed by the mismatch: the list is next, and then nothing
+    assert_eq!(
+        list_all(&host, LIST_ALL_BINDINGS),
+        Ok(fixtures::ALL_BINDINGS_LIST.as_bytes().to_vec())
+    );
+    assert_eq!(
+        list_all(&host, LIST_ALL_BINDINGS),
+        Err("Callback evaluation failure: the list of recorded responses is empty".into())
+    );
+}
+
+#[test]
+fn a_namespaced_list_is_no_cluster_wide_one() {
+    // the same kind and masks, asked per namespace, against a recorded cluster-wide list
+    let host = list_all_host(Matching::Strict, ResourceAccess::Any);
+    assert!(
+        host.call("kubewarden", "kubernetes", "get_resource", GET_SA)
+            .is_ok()
+    );
+    let namespaced = fixtures::LIST_ALL_BINDINGS.replace(
+        r#""label_selector""#,
+        r#""namespace":"team-a","label_selector""#,
+    );
+    let error = host
+        .call(
+            "kubewarden",
+            "kubernetes",
+            "list_resources_by_namespace",
+            namespaced.as_bytes(),
+        )
+        .expect_err("recorded as list_resources_all");
+    assert!(
+        error.starts_with(
+            "Callback evaluation failure: Replay error: unexpected request. Was expecting \
+             KubernetesListResourceAll {"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains(", got KubernetesListResourceNamespace {"),
+        "{error}"
+    );
+}

@@ -46,3 +46,22 @@ pub fn list_bindings(namespace: &str) -> String {
         "!KubernetesListResourceNamespace\napi_version: aadpodidentity.k8s.io/v1\nkind: AzureIdentityBinding\nnamespace: {namespace}\nfield_masks:\n- spec.selector\n- metadata.name"
     )
 }
+
+/// The `list_resources_all` payload the SDK sends for the AzureIdentityBindings of every
+/// namespace, masked to the fields a cluster-wide `migrate` reads.
+pub const LIST_ALL_BINDINGS: &str = r#"{"api_version":"aadpodidentity.k8s.io/v1","kind":"AzureIdentityBinding","label_selector":null,"field_selector":null,"field_masks":["metadata.name","metadata.namespace","spec.azureIdentity","spec.selector"]}"#;
+
+/// Bindings of two namespaces, as the host answers [`LIST_ALL_BINDINGS`].
+pub const ALL_BINDINGS_LIST: &str = r#"{"apiVersion":"aadpodidentity.k8s.io/v1","kind":"AzureIdentityBindingList","metadata":{},"items":[{"metadata":{"name":"b","namespace":"team-a"},"spec":{"azureIdentity":"id","selector":"s"}},{"metadata":{"name":"c","namespace":"team-b"},"spec":{"azureIdentity":"id","selector":"t"}}]}"#;
+
+/// A recorded `list_resources_all` of the AzureIdentityBindings: the field masks of
+/// [`LIST_ALL_BINDINGS`] in another order, `field_selector` left out (null), and
+/// `label_selector` written only when given.
+pub fn list_all_bindings(label_selector: Option<&str>) -> String {
+    let label_selector = label_selector
+        .map(|selector| format!("label_selector: {selector}\n"))
+        .unwrap_or_default();
+    format!(
+        "!KubernetesListResourceAll\napi_version: aadpodidentity.k8s.io/v1\nkind: AzureIdentityBinding\n{label_selector}field_masks:\n- spec.selector\n- spec.azureIdentity\n- metadata.namespace\n- metadata.name"
+    )
+}
