@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 mod claims;
 
-pub use claims::{Claims, Source, Subject};
+pub use claims::{Claims, Source};
 
 use crate::cluster::{Lookups, SecretProviderClass};
 use crate::format::quote;
 use crate::names;
+use crate::object::Subject;
 use crate::settings::Settings;
 use crate::verdict::Rejection;
 
@@ -35,14 +36,14 @@ pub fn authorize(
     }
 
     for (id, source) in used {
-        if !settings.client_id_allowed(subject.namespace, id) {
-            return Err(Rejection::Forbidden(format!(
+        if !settings.client_id_allowed(&subject.namespace, id) {
+            return Err(Rejection::forbidden(format!(
                 "{}: client ID {} (from {source}) is not allowed in namespace {}; allowed \
                      (setting allowedClientIds): {}",
-                subject.object,
+                subject.display,
                 quote(id),
-                quote(subject.namespace),
-                allowed_list(settings, subject.namespace)
+                quote(&subject.namespace),
+                allowed_list(settings, &subject.namespace)
             )));
         }
     }
@@ -53,11 +54,11 @@ pub fn authorize(
     if claims.identity_binding && binding.authorize {
         let ids = &claims.client_ids;
         if ids.is_empty() {
-            return Err(Rejection::BadRequest(format!(
+            return Err(Rejection::bad_request(format!(
                 "{}: uses an identity binding but has no client ID: annotate ServiceAccount \
                      {}/{} with {} (or set AZURE_CLIENT_ID in the container)",
-                subject.object,
-                subject.namespace,
+                subject.display,
+                &subject.namespace,
                 subject.service_account,
                 names::CLIENT_ID
             )));
@@ -87,11 +88,11 @@ fn indirect(
     let Some((container, how)) = claims.indirect.first().filter(|_| claims.identity_binding) else {
         return Ok(None);
     };
-    if settings.allowlist_applies_to(subject.namespace) {
-        return Err(Rejection::Forbidden(format!(
+    if settings.allowlist_applies_to(&subject.namespace) {
+        return Err(Rejection::forbidden(format!(
             "{}: container {} takes AZURE_CLIENT_ID from {how}, which cannot be authorized at \
              admission nor checked against setting allowedClientIds; set it as a literal value",
-            subject.object,
+            subject.display,
             quote(container)
         )));
     }
@@ -160,10 +161,10 @@ fn csi_client_ids(
     }
     for (volume, class) in &claims.csi_volumes {
         let Some(class) = class else {
-            return Err(Rejection::BadRequest(format!(
+            return Err(Rejection::bad_request(format!(
                 "{}: volume {} uses the Key Vault CSI driver but names no \
                      volumeAttributes.secretProviderClass",
-                subject.object,
+                subject.display,
                 quote(volume)
             )));
         };
@@ -176,12 +177,12 @@ fn csi_client_ids(
             .get("useAzureTokenProxy")
             .map_or("", |v| v.trim());
         let Some(proxy) = parse_go_bool(flag) else {
-            return Err(Rejection::BadRequest(format!(
+            return Err(Rejection::bad_request(format!(
                 "{}: SecretProviderClass {}/{class} has parameters.useAzureTokenProxy {}, which \
                  the Key Vault provider cannot read (it would fail the mount); expected true or \
                  false (or 1, t, T, TRUE, True, 0, f, F, FALSE, False)",
-                subject.object,
-                subject.namespace,
+                subject.display,
+                &subject.namespace,
                 quote(flag)
             )));
         };
@@ -193,15 +194,15 @@ fn csi_client_ids(
             .filter(|v| !v.is_empty())
         {
             Some(id) => {
-                let source = Source::SecretProviderClass(format!("{}/{class}", subject.namespace));
+                let source = Source::SecretProviderClass(format!("{}/{class}", &subject.namespace));
                 let entry = ids.entry(id.to_owned()).or_insert((source, false));
                 entry.1 |= proxy;
             }
             None if proxy && settings.secrets_store_csi.authorize => {
-                return Err(Rejection::BadRequest(format!(
+                return Err(Rejection::bad_request(format!(
                     "{}: SecretProviderClass {}/{class} uses the Azure token proxy but has \
                          no parameters.clientID",
-                    subject.object, subject.namespace
+                    subject.display, subject.namespace
                 )));
             }
             None => {}
@@ -226,11 +227,11 @@ fn provider_class(
     class: &str,
 ) -> Result<SecretProviderClass, Rejection> {
     lookups
-        .secret_provider_class(subject.namespace, class)
+        .secret_provider_class(&subject.namespace, class)
         .map_err(|e| {
             e.reject(format_args!(
                 "{}: cannot read SecretProviderClass {}/{class} of its Key Vault CSI volume",
-                subject.object, subject.namespace,
+                subject.display, &subject.namespace,
             ))
         })
 }
@@ -253,11 +254,11 @@ fn check_access(
             client_id,
         )
         .map_err(|e| {
-            Rejection::HostFailure(format!(
+            Rejection::host_failure(format!(
                 "{}: cannot check whether ServiceAccount {}/{} may use client ID {} \
                      (SubjectAccessReview failed, failing closed): {e}",
-                subject.object,
-                subject.namespace,
+                subject.display,
+                &subject.namespace,
                 subject.service_account,
                 quote(client_id),
             ))
@@ -270,13 +271,13 @@ fn check_access(
     } else {
         format!(" ({})", decision.reason)
     };
-    Err(Rejection::Forbidden(format!(
+    Err(Rejection::forbidden(format!(
         "{}: ServiceAccount {ns}/{sa} may not use managed identity {id} (from {source}): \
              RBAC does not allow verb {verb:?} on resource {id:?} in API group {group:?}{reason}. \
              A cluster admin can allow it with this ClusterRole rule, bound to the \
              ServiceAccount:\n{rule}",
-        subject.object,
-        ns = subject.namespace,
+        subject.display,
+        ns = &subject.namespace,
         sa = subject.service_account,
         id = client_id,
         verb = binding.verb,
@@ -294,7 +295,7 @@ pub fn cluster_role(subject: &Subject, client_id: &str, verb: &str, group: &str)
          ---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  \
          name: {name}-{ns}-{sa}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  \
          name: {name}\nsubjects:\n- kind: ServiceAccount\n  name: {sa}\n  namespace: {ns}\n",
-        ns = subject.namespace,
+        ns = &subject.namespace,
         sa = subject.service_account,
     )
 }

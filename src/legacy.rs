@@ -1,10 +1,10 @@
 //! SPEC §8: pods of the deprecated AAD Pod Identity (label `aadpodidbinding`).
 
 use crate::names;
+use crate::object::Subject;
 use crate::settings::{LegacyPodIdentity, Settings};
 use crate::verdict::Rejection;
 
-/// `Ok(Some(warning))`, `Ok(None)`, or the rejection, per `legacyPodIdentity`.
 /// What `legacyPodIdentity` asks for a pod labelled `aadpodidbinding`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Legacy<'a> {
@@ -15,10 +15,10 @@ pub enum Legacy<'a> {
     Migrate(&'a str),
 }
 
-/// `(display, brief)` name the object in the rejection and in the warning. `opted_in` pods
-/// are on Workload Identity already: `migrate` only warns about their label.
+/// `binding` is the label's value; `opted_in` pods are on Workload Identity already: `migrate`
+/// only warns about their label.
 pub fn check<'a>(
-    (display, brief): (&str, &str),
+    subject: &Subject,
     binding: Option<&'a str>,
     opted_in: bool,
     settings: &Settings,
@@ -37,12 +37,14 @@ pub fn check<'a>(
         LegacyPodIdentity::Allow => Ok(Legacy::Nothing),
         LegacyPodIdentity::Migrate if !opted_in => Ok(Legacy::Migrate(binding)),
         LegacyPodIdentity::Warn | LegacyPodIdentity::Migrate => Ok(Legacy::Warning(format!(
-            "{brief}: move to Workload Identity ({} is retired): {fix}",
+            "{}: move to Workload Identity ({} is retired): {fix}",
+            subject.brief,
             names::LEGACY_POD_IDENTITY_LABEL
         ))),
-        LegacyPodIdentity::Reject => Err(Rejection::BadRequest(format!(
-            "{display}: label {}={binding} uses AAD Pod Identity, which is retired and no longer \
+        LegacyPodIdentity::Reject => Err(Rejection::bad_request(format!(
+            "{}: label {}={binding} uses AAD Pod Identity, which is retired and no longer \
              maintained; move to Workload Identity: {fix} (rejected by setting legacyPodIdentity: reject)",
+            subject.display,
             names::LEGACY_POD_IDENTITY_LABEL
         ))),
     }

@@ -4,7 +4,6 @@
 mod authorization;
 pub mod cluster;
 mod format;
-mod json;
 mod keys;
 mod legacy;
 mod names;
@@ -24,10 +23,9 @@ use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest as guest;
 
 use cluster::{Cluster, HostCluster, Lookups};
-use pod::{PodInput, PodObject};
 use request::{Kind, Payload};
 use settings::Settings;
-use verdict::{BAD_REQUEST, Verdict};
+use verdict::{Rejection, Verdict};
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -62,74 +60,48 @@ fn validate_settings(payload: &[u8]) -> guest::CallResult {
 /// The whole evaluation, host-independent: payload bytes in, the `validate` answer's bytes
 /// out. Never panics.
 pub fn respond(payload: &[u8], cluster: &dyn Cluster) -> Result<Vec<u8>, serde_json::Error> {
-    decide(payload, cluster).to_json()
+    serde_json::to_vec(&evaluate(payload, cluster))
 }
 
-/// [`respond`], answered as the SDK's `ValidationResponse` (the mutated object read back).
+/// [`respond`], as the SDK's `ValidationResponse`.
 pub fn evaluate(payload: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
-    decide(payload, cluster)
-        .into_response()
-        .unwrap_or_else(|e| ValidationResponse {
-            accepted: false,
-            message: Some(format!("cannot read back the mutated object: {e}")),
-            code: Some(verdict::HOST_FAILURE),
-            mutated_object: None,
-            audit_annotations: None,
-            warnings: None,
-        })
+    decide(payload, cluster).into_response()
 }
 
 fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
-    // One UTF-8 check of the whole payload; every string is then borrowed without another.
-    let text = match std::str::from_utf8(payload) {
-        Ok(text) => text,
-        Err(e) => {
-            return Verdict::reject(
-                BAD_REQUEST,
-                format!("cannot read the admission request: {e}"),
-            );
-        }
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Rejection::bad_request(format!("cannot read the admission request: {e}"))
     };
-    let payload: Payload = match serde_json::from_str(text) {
+    let payload: Payload = match std::str::from_utf8(payload)
+        .map_err(|e| unreadable(&e))
+        .and_then(|text| serde_json::from_str(text).map_err(|e| unreadable(&e)))
+    {
         Ok(payload) => payload,
-        Err(e) => {
-            return Verdict::reject(
-                BAD_REQUEST,
-                format!("cannot read the admission request: {e}"),
-            );
-        }
+        Err(rejection) => return rejection.into(),
     };
     let settings = match payload.settings.map(|raw| raw.get().as_bytes()) {
         None => Settings::default(),
         Some(bytes) => match Settings::from_json(bytes) {
             Ok(settings) => settings,
-            Err(e) => return Verdict::reject(BAD_REQUEST, format!("invalid policy settings: {e}")),
+            Err(e) => {
+                return Rejection::bad_request(format!("invalid policy settings: {e}")).into();
+            }
         },
     };
     let request = payload.request;
-    if !request.is_create_or_update() {
+    if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
         return Verdict::accept();
     }
     let lookups = Lookups::new(cluster);
-    match request.resolved_kind() {
+    let (namespace, name) = (&request.namespace, &request.name);
+    match Kind::of(&request) {
         // Pods are mutated and checked when created; their spec is immutable afterwards.
         Kind::Pod if request.operation != "CREATE" => Verdict::accept(),
-        Kind::Pod => {
-            let object = match (request.pod, request.object) {
-                (Some(pod), _) => PodObject::Read(pod),
-                (None, Some(raw)) => PodObject::Text(raw.get()),
-                (None, None) => PodObject::Missing,
-            };
-            let input = PodInput {
-                object,
-                namespace: &request.namespace,
-                name: &request.name,
-                source: text,
-            };
-            pod::evaluate(input, &settings, &lookups)
-        }
+        Kind::Pod => pod::create(request.object, namespace, name, &settings, &lookups),
         Kind::ServiceAccount => service_account::evaluate(&request, &settings),
-        Kind::Workload(kind) => workload::evaluate(kind, &request, &settings, &lookups),
+        Kind::Workload(kind) => {
+            workload::evaluate(kind, &request.object, namespace, name, &settings, &lookups)
+        }
         Kind::Other => Verdict::accept(),
     }
 }

@@ -2,45 +2,37 @@
 //! where they are written, never mutated. On UPDATE only changed values are judged, so an old
 //! mistake never blocks an unrelated edit.
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
+use serde_json::Value;
 
 use crate::format::parse_expiration;
 use crate::format::{is_dns_domain, is_guid, quote};
 use crate::keys::{self, Holder};
 use crate::names;
-use crate::object::Metadata;
-use crate::request::AdmissionRequest;
+use crate::object::{Object, read};
 use crate::settings::Settings;
-use crate::verdict::{BAD_REQUEST, FORBIDDEN, Verdict};
+use crate::verdict::{Rejection, Verdict};
 
-#[derive(Deserialize, Default)]
-struct Object<'a> {
-    #[serde(borrow, default)]
-    metadata: Metadata<'a>,
+/// The object's metadata; `None` for a request without one (`null`).
+fn parse(object: &Value) -> Result<Option<Object>, String> {
+    match object {
+        Value::Null => Ok(None),
+        object => read(object).map(Some),
+    }
 }
 
-fn parse(raw: Option<&RawValue>) -> Result<Option<Object<'_>>, String> {
-    raw.map(|r| serde_json::from_str(r.get()).map_err(|e| e.to_string()))
-        .transpose()
-}
-
-pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdict {
+pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings) -> Verdict {
     let name = &request.name;
     let display = format!("ServiceAccount {}/{name}", request.namespace);
-    let (new, old) = match (parse(request.object), parse(request.old_object)) {
+    let (new, old) = match (parse(&request.object), parse(&request.old_object)) {
         (Ok(Some(new)), Ok(old)) => (new, old),
         (Ok(None), _) => {
-            return Verdict::reject(
-                BAD_REQUEST,
-                format!("{display}: the request carries no object"),
-            );
+            return Rejection::bad_request(format!("{display}: the request carries no object"))
+                .into();
         }
         (Err(e), _) | (_, Err(e)) => {
-            return Verdict::reject(
-                BAD_REQUEST,
-                format!("{display}: cannot read its metadata: {e}"),
-            );
+            return Rejection::bad_request(format!("{display}: cannot read its metadata: {e}"))
+                .into();
         }
     };
     let name = new.metadata.name().unwrap_or(name);
@@ -49,19 +41,16 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
     let brief = format!("ServiceAccount {name}");
     let annotations = &new.metadata.annotations;
     let changed = |key: &str| -> Option<&str> {
-        let value = annotations.get(key).map(|v| &**v)?;
-        let before = old
-            .as_ref()
-            .and_then(|o| o.metadata.annotations.get(key))
-            .map(|v| &**v);
-        (before != Some(value)).then_some(value)
+        let value = annotations.get(key)?;
+        let before = old.as_ref().and_then(|o| o.metadata.annotations.get(key));
+        (before != Some(value)).then_some(value.as_str())
     };
 
     let warnings = keys::warnings(
         &brief,
         Holder::ServiceAccount,
-        new.metadata.labels.keys().map(|k| &**k),
-        annotations.keys().map(|k| &**k),
+        new.metadata.labels.keys().map(String::as_str),
+        annotations.keys().map(String::as_str),
         &settings.identity_binding_annotation(),
     );
     // SPEC §5: RBAC compares resource names exactly, and the use-managed-identity rule is
@@ -77,21 +66,18 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
             id.to_ascii_lowercase()
         ));
     }
-    let reject = |code, key: &str, value: &str, accepted: &str| {
-        Verdict::reject(
-            code,
-            format!(
-                "{display}: annotation {key} has value {}; {accepted}",
-                quote(value)
-            ),
-        )
-        .with_warnings(warnings.clone())
+    let reject = |code: fn(String) -> Rejection, key: &str, value: &str, accepted: &str| {
+        let message = format!(
+            "{display}: annotation {key} has value {}; {accepted}",
+            quote(value)
+        );
+        Verdict::from(code(message)).with_warnings(warnings.clone())
     };
 
     if let Some(id) = changed(names::CLIENT_ID).filter(|v| !v.is_empty()) {
         if !is_guid(id) {
             return reject(
-                BAD_REQUEST,
+                Rejection::bad_request,
                 names::CLIENT_ID,
                 id,
                 "expected a GUID: the client ID of the managed identity or app registration",
@@ -99,7 +85,7 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
         }
         if !settings.client_id_allowed(&request.namespace, id) {
             return reject(
-                FORBIDDEN,
+                Rejection::forbidden,
                 names::CLIENT_ID,
                 id,
                 &format!(
@@ -114,7 +100,7 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
         && !is_dns_domain(tenant)
     {
         return reject(
-            BAD_REQUEST,
+            Rejection::bad_request,
             names::TENANT_ID,
             tenant,
             "expected a GUID or a DNS domain such as contoso.onmicrosoft.com",
@@ -123,7 +109,12 @@ pub(crate) fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Verdi
     if let Some(expiration) = changed(names::TOKEN_EXPIRATION).filter(|v| !v.is_empty())
         && let Err(accepted) = parse_expiration(expiration)
     {
-        return reject(BAD_REQUEST, names::TOKEN_EXPIRATION, expiration, &accepted);
+        return reject(
+            Rejection::bad_request,
+            names::TOKEN_EXPIRATION,
+            expiration,
+            &accepted,
+        );
     }
     Verdict::accept().with_warnings(warnings)
 }

@@ -3,103 +3,90 @@
 //! Templates are never mutated: the pods they create are.
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde_json::Value;
 
-use crate::cluster::Lookups;
-use crate::object::Metadata;
-use crate::object::pod::{PodHead, PodText};
-use crate::pod::{self, Caller, Judgement, MissingServiceAccount};
-use crate::request::{AdmissionRequest, WorkloadKind};
+use crate::cluster::{LookupError, Lookups};
+use crate::object::{Metadata, read};
+use crate::pod::{self, Pod};
+use crate::request::WorkloadKind;
 use crate::settings::Settings;
 use crate::verdict::{Rejection, Verdict};
 
+/// What a workload is read for besides its pod template.
 #[derive(Deserialize)]
-struct Workload<'a> {
-    #[serde(borrow, default)]
-    metadata: Metadata<'a>,
-    #[serde(borrow, default)]
-    spec: Option<Spec<'a>>,
+struct Workload {
+    #[serde(default)]
+    metadata: Metadata,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Spec<'a> {
-    #[serde(borrow, default)]
-    template: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    job_template: Option<JobTemplate<'a>>,
-}
-
-#[derive(Deserialize)]
-struct JobTemplate<'a> {
-    #[serde(borrow, default)]
-    spec: Option<JobSpec<'a>>,
-}
-
-#[derive(Deserialize)]
-struct JobSpec<'a> {
-    #[serde(borrow, default)]
-    template: Option<&'a RawValue>,
-}
-
+/// SPEC §7 for a workload of `kind` admitted in `namespace`; `name` is the request's.
 pub(crate) fn evaluate(
     kind: WorkloadKind,
-    request: &AdmissionRequest,
+    object: &Value,
+    namespace: &str,
+    name: &str,
     settings: &Settings,
     lookups: &Lookups,
 ) -> Verdict {
-    let namespace = &request.namespace;
-    let fallback = format!("{} {namespace}/{}", kind.name(), request.name);
-    let Some(raw) = request.object else {
-        return Rejection::BadRequest(format!("{fallback}: the request carries no object")).into();
-    };
-    let workload: Workload = match serde_json::from_str(raw.get()) {
+    let fallback = format!("{} {namespace}/{name}", kind.name());
+    if object.is_null() {
+        return Rejection::bad_request(format!("{fallback}: the request carries no object")).into();
+    }
+    let workload: Workload = match read(object) {
         Ok(w) => w,
-        Err(e) => return Rejection::BadRequest(format!("{fallback}: cannot read it: {e}")).into(),
+        Err(e) => return Rejection::bad_request(format!("{fallback}: cannot read it: {e}")).into(),
     };
-    let name = workload.metadata.name().unwrap_or(&request.name);
-    let spec = workload.spec.as_ref();
+    let name = workload.metadata.name().unwrap_or(name);
     let template = match kind {
-        WorkloadKind::CronJob => spec
-            .and_then(|s| s.job_template.as_ref())
-            .and_then(|j| j.spec.as_ref())
-            .and_then(|j| j.template),
-        _ => spec.and_then(|s| s.template),
+        WorkloadKind::CronJob => object.pointer("/spec/jobTemplate/spec/template"),
+        _ => object.pointer("/spec/template"),
     };
-    let Some(template) = template.filter(|t| t.get() != "null") else {
+    let Some(template) = template.filter(|t| !t.is_null()) else {
         return Verdict::accept();
     };
     let display = format!("{} {namespace}/{name}: pod template", kind.name());
-    let read = PodText::parse(template.get())
-        .and_then(|pod| PodHead::from_node(&pod.node, pod.metadata).map(|head| (pod.node, head)));
-    let (template, head) = match read {
-        Ok(read) => read,
-        Err(e) => {
-            return Rejection::BadRequest(format!(
-                "{display}: cannot read its metadata or volumes: {e}"
-            ))
-            .into();
-        }
-    };
-    // Templates are never mutated or verified: the pods they create are.
     let brief = format!("{} {name} template", kind.name());
-    let Judgement { warnings, outcome } = pod::judge(
-        &head,
-        template,
-        namespace,
-        (&display, &brief),
-        settings,
-        lookups,
-        Caller {
-            missing_service_account: MissingServiceAccount::Warn,
-            applies_plans: false,
-        },
-    );
-    match outcome {
-        Ok(_) => Verdict::accept(),
-        Err(rejection) => rejection.into(),
+    let names = |_: &str, _: &Metadata| (display.clone(), brief.clone());
+    let pod = match Pod::read(template.clone(), namespace, &display, names) {
+        Ok(pod) => pod,
+        Err(rejection) => return rejection.into(),
+    };
+    let mut warnings = pod::key_warnings(&pod, settings);
+    let judged = judge(&pod, settings, lookups, &mut warnings);
+    Verdict::from(judged.map(|()| Verdict::accept())).with_warnings(warnings)
+}
+
+/// The pod rules on a template: the same steps as a pod CREATE, but nothing is written or
+/// verified, and a missing ServiceAccount is a warning (GitOps may create it later).
+fn judge(
+    pod: &Pod,
+    settings: &Settings,
+    lookups: &Lookups,
+    warnings: &mut Vec<String>,
+) -> Result<(), Rejection> {
+    match pod::legacy_pod_identity(pod, settings, lookups, warnings)? {
+        Some(found) => {
+            warnings.extend(found.steps(pod, &found.client_id, false));
+            pod::unlabeled(pod, settings, lookups, warnings)
+        }
+        None if !pod.opted_in() => pod::unlabeled(pod, settings, lookups, warnings),
+        None => {
+            let spec = pod.spec()?;
+            let subject = &pod.subject;
+            let sa = match lookups.service_account(&subject.namespace, &subject.service_account) {
+                Ok(sa) => Some(sa),
+                Err(LookupError::NotFound(_)) => {
+                    warnings.push(format!(
+                        "{}: create ServiceAccount {}: until it exists, its pods are rejected",
+                        subject.brief, subject.service_account
+                    ));
+                    None
+                }
+                Err(e) => return Err(pod::service_account_rejection(pod, &e)),
+            };
+            pod::labelled(pod, &spec, sa.as_ref(), None, settings, lookups, warnings).map(drop)
+        }
     }
-    .with_warnings(warnings)
 }
 
 #[cfg(test)]

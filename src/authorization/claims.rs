@@ -1,5 +1,5 @@
-//! What `authorize` is given: who the pod runs as ([`Subject`]) and every client ID it would
-//! use with where it comes from ([`Claims`], [`Source`]).
+//! What `authorize` is given besides the pod's [`Subject`](crate::object::Subject): every
+//! client ID it would use, with where it comes from ([`Claims`], [`Source`]).
 
 use std::collections::BTreeMap;
 
@@ -35,33 +35,6 @@ impl std::fmt::Display for Source {
                 )
             }
         }
-    }
-}
-
-/// Who a pod runs as: what a SubjectAccessReview and every message need.
-pub struct Subject<'a> {
-    /// How rejections start, e.g. `Pod team-a/web-1`.
-    pub object: &'a str,
-    /// How warnings start, e.g. `Pod web-1` (SPEC §9: they must fit 256 characters).
-    pub brief: &'a str,
-    pub namespace: &'a str,
-    pub service_account: &'a str,
-}
-
-impl Subject<'_> {
-    pub(super) fn user(&self) -> String {
-        format!(
-            "system:serviceaccount:{}:{}",
-            self.namespace, self.service_account
-        )
-    }
-
-    pub(super) fn groups(&self) -> Vec<String> {
-        vec![
-            "system:serviceaccounts".to_owned(),
-            format!("system:serviceaccounts:{}", self.namespace),
-            "system:authenticated".to_owned(),
-        ]
     }
 }
 

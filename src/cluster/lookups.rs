@@ -44,8 +44,8 @@ impl LookupError {
     pub fn reject(&self, context: std::fmt::Arguments) -> Rejection {
         let message = format!("{context}: {self}");
         match self {
-            Self::NotFound(_) => Rejection::BadRequest(message),
-            Self::Host(_) | Self::Malformed(_) => Rejection::HostFailure(message),
+            Self::NotFound(_) => Rejection::bad_request(message),
+            Self::Host(_) | Self::Malformed(_) => Rejection::host_failure(message),
         }
     }
 }
@@ -149,12 +149,7 @@ impl<'c> Lookups<'c> {
                 Ok(ServiceAccount {
                     namespace: namespace.to_owned(),
                     name: name.to_owned(),
-                    annotations: object
-                        .metadata
-                        .annotations
-                        .into_iter()
-                        .map(|(k, v)| (k.into_cow().into_owned(), v.into_cow().into_owned()))
-                        .collect(),
+                    annotations: object.metadata.annotations,
                 })
             });
         self.service_accounts

@@ -1,144 +1,302 @@
-//! What the pod rules know about one pod or pod template, read once from its document.
+//! One pod or pod template as the rules see it: [`Pod`] carries its `Value`, the metadata and
+//! volumes every rule reads, and the [`Subject`] its messages name; [`Spec`] is the typed view
+//! of its containers, read only on the paths that need them.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
 
 use super::layout::Reserved;
-use crate::authorization::Subject;
-use crate::json::Node;
 use crate::names;
-use crate::object::pod::PodHead;
+use crate::object::{Metadata, Subject, nullable, read};
+use crate::verdict::Rejection;
 
-/// `(container, how)`: a container whose `AZURE_CLIENT_ID` cannot be read at admission.
-pub(crate) type Indirect = (String, &'static str);
-
-/// What the later steps know about one pod or pod template, read once from its document.
-pub(crate) struct PodFacts<'p> {
-    pub head: &'p PodHead<'p>,
-    pub namespace: &'p str,
-    /// How rejections start: `Pod ns/name`, or `Deployment ns/name: pod template`.
-    pub display: &'p str,
-    /// How warnings start: `Pod name`, or `Deployment name template`.
-    pub brief: &'p str,
-    pub host_network: bool,
-    pub windows: bool,
-    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
-    pub literal_client_ids: Vec<(String, String)>,
-    /// `(container, how)` of every container that takes `AZURE_CLIENT_ID` from `valueFrom`, or
-    /// may take it from `envFrom` (it defines none in `env`): client IDs nobody can read at
-    /// admission (SPEC §4.11).
-    pub indirect_client_ids: Vec<Indirect>,
-    /// The token volume of an earlier webhook pass, when the pod has one (SPEC §2).
-    pub reserved: Option<Reserved>,
+/// A pod or pod template: its document and what every path reads of it.
+pub(crate) struct Pod {
+    pub object: Value,
+    pub metadata: Metadata,
+    pub volumes: Vec<Volume>,
+    pub subject: Subject,
 }
 
-impl<'p> PodFacts<'p> {
-    /// `pod` read to the full spec shape.
-    pub fn new(
-        head: &'p PodHead<'p>,
-        namespace: &'p str,
-        (display, brief): (&'p str, &'p str),
-        pod: &Node,
-    ) -> Self {
-        let spec = pod.get("spec");
-        let (literal_client_ids, indirect_client_ids) = client_ids(pod);
-        Self {
-            head,
-            namespace,
-            display,
-            brief,
-            host_network: matches!(
-                spec.and_then(|s| s.get("hostNetwork")),
-                Some(Node::Bool(true))
-            ),
-            windows: spec.and_then(|s| s.get("os")?.get("name")?.as_str()) == Some("windows"),
-            literal_client_ids,
-            indirect_client_ids,
-            reserved: reserved(head, pod),
+/// What the rules read of a volume.
+#[derive(Deserialize, Debug)]
+pub(crate) struct Volume {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default)]
+    csi: Option<Csi>,
+    #[serde(default)]
+    projected: Option<Projected>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct Csi {
+    #[serde(default, deserialize_with = "nullable")]
+    driver: String,
+    #[serde(default, deserialize_with = "nullable")]
+    volume_attributes: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Debug)]
+struct Projected {
+    #[serde(default, deserialize_with = "nullable")]
+    sources: Vec<Projection>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct Projection {
+    #[serde(default)]
+    service_account_token: Option<TokenProjection>,
+}
+
+#[derive(Deserialize, Debug)]
+struct TokenProjection {
+    #[serde(default)]
+    audience: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Head {
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    spec: Option<SpecHead>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SpecHead {
+    #[serde(default)]
+    service_account_name: Option<String>,
+    #[serde(default)]
+    service_account: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    volumes: Vec<Volume>,
+}
+
+/// The containers and node placement of a pod's spec.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Spec {
+    #[serde(default, deserialize_with = "nullable")]
+    init_containers: Vec<Container>,
+    #[serde(default, deserialize_with = "nullable")]
+    containers: Vec<Container>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub host_network: bool,
+    #[serde(default)]
+    os: Option<Os>,
+    #[serde(default, deserialize_with = "nullable")]
+    node_selector: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Os {
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Container {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    env: Vec<Env>,
+    #[serde(default, deserialize_with = "nullable")]
+    env_from: Vec<IgnoredAny>,
+    #[serde(default, deserialize_with = "nullable")]
+    volume_mounts: Vec<Mount>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Env {
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    value_from: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Mount {
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    mount_path: String,
+}
+
+impl Pod {
+    /// Read `object`, admitted in `namespace` (the object's own when the request has none).
+    /// `unread` names it if it cannot be read; `names` gives `(display, brief)` of
+    /// [`Subject`] from the namespace and the metadata.
+    pub fn read(
+        object: Value,
+        namespace: &str,
+        unread: &str,
+        names: impl FnOnce(&str, &Metadata) -> (String, String),
+    ) -> Result<Self, Rejection> {
+        let cannot_read = |e: &str| {
+            Rejection::bad_request(format!(
+                "{unread}: cannot read its metadata or volumes: {e}"
+            ))
+        };
+        if !object.is_object() {
+            return Err(cannot_read("not an object"));
         }
+        let head: Head = read(&object).map_err(|e| cannot_read(&e))?;
+        let spec = head.spec.unwrap_or_default();
+        let service_account = [spec.service_account_name, spec.service_account]
+            .into_iter()
+            .flatten()
+            .find(|name| !name.is_empty())
+            .unwrap_or_else(|| "default".to_owned());
+        let namespace = match namespace {
+            "" => head.metadata.namespace.clone().unwrap_or_default(),
+            namespace => namespace.to_owned(),
+        };
+        let (display, brief) = names(&namespace, &head.metadata);
+        Ok(Self {
+            object,
+            subject: Subject {
+                namespace,
+                service_account,
+                display,
+                brief,
+            },
+            metadata: head.metadata,
+            volumes: spec.volumes,
+        })
     }
 
-    /// `(volume, SecretProviderClass)` of every Key Vault CSI volume.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.metadata.label(key)
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata.annotation(key)
+    }
+
+    /// Opted in: the label is exactly `"true"`, as a label selector would match it.
+    pub fn opted_in(&self) -> bool {
+        self.label(names::USE_LABEL) == Some("true")
+    }
+
+    /// `(volume, SecretProviderClass)` of every Key Vault CSI volume (`None`: it names none).
     pub fn csi_volumes(&self) -> Vec<(String, Option<String>)> {
-        self.head
-            .csi_provider_classes()
-            .map(|(v, c)| (v.to_owned(), c.map(str::to_owned)))
+        self.volumes
+            .iter()
+            .filter_map(|v| {
+                let csi = v.csi.as_ref().filter(|c| c.driver == names::CSI_DRIVER)?;
+                let class = csi.volume_attributes.get("secretProviderClass");
+                Some((v.name.clone(), class.filter(|c| !c.is_empty()).cloned()))
+            })
             .collect()
     }
 
-    pub fn subject(&self) -> Subject<'_> {
-        Subject {
-            object: self.display,
-            brief: self.brief,
-            namespace: self.namespace,
-            service_account: self.head.service_account(),
+    /// Whether any projected `serviceAccountToken` asks for `audience`.
+    pub fn requests_token_for(&self, audience: &str) -> bool {
+        self.volumes
+            .iter()
+            .filter_map(|v| v.projected.as_ref())
+            .flat_map(|p| &p.sources)
+            .filter_map(|s| s.service_account_token.as_ref())
+            .any(|t| t.audience.as_deref() == Some(audience))
+    }
+
+    /// The containers and node placement, for the paths that need them.
+    pub fn spec(&self) -> Result<Spec, Rejection> {
+        #[derive(Deserialize)]
+        struct WithSpec {
+            #[serde(default, deserialize_with = "nullable")]
+            spec: Spec,
         }
+        read::<WithSpec>(&self.object)
+            .map(|pod| pod.spec)
+            .map_err(|e| {
+                Rejection::bad_request(format!("{}: cannot read it: {e}", self.subject.display))
+            })
+    }
+
+    /// The first volume named with the reserved prefix, and where a container mounts it: the
+    /// token volume of an earlier webhook pass (SPEC §2).
+    pub fn reserved(&self, spec: &Spec) -> Option<Reserved> {
+        let volume = self
+            .volumes
+            .iter()
+            .find(|v| v.name.starts_with(names::V16_VOLUME_PREFIX))?;
+        let mount_path = spec
+            .containers()
+            .flat_map(|c| &c.volume_mounts)
+            .find(|m| m.name == volume.name)
+            .map(|m| m.mount_path.clone());
+        Some(Reserved {
+            volume_name: volume.name.clone(),
+            mount_path,
+        })
     }
 }
 
-/// Every container of the pod, init containers first, as JSON objects.
-pub(super) fn containers<'n, 'a>(pod: &'n Node<'a>) -> impl Iterator<Item = &'n Node<'a>> {
-    ["initContainers", "containers"]
-        .into_iter()
-        .filter_map(|list| pod.get("spec")?.get(list)?.as_list())
-        .flatten()
-        .filter(|c| c.is_object())
-}
-
-/// The first volume named with the reserved prefix, and where a container mounts it.
-fn reserved(head: &PodHead, pod: &Node) -> Option<Reserved> {
-    let volume = head
-        .spec
-        .volumes
-        .iter()
-        .find(|v| v.name.starts_with(names::V16_VOLUME_PREFIX))?;
-    let name = volume.name.as_str();
-    let mount_path = containers(pod)
-        .filter_map(|c| c.get("volumeMounts")?.as_list())
-        .flatten()
-        .find(|m| m.name() == Some(name))
-        .and_then(|m| m.get("mountPath")?.as_str())
-        .map(str::to_owned);
-    Some(Reserved {
-        volume_name: name.to_owned(),
-        mount_path,
-    })
-}
-
-/// [`PodFacts::literal_client_ids`] and [`PodFacts::indirect_client_ids`], in one pass over
-/// the containers and their env.
-fn client_ids(pod: &Node) -> (Vec<(String, String)>, Vec<Indirect>) {
-    let mut literal = Vec::new();
-    let mut indirect = Vec::new();
-    for container in containers(pod) {
-        let name = || container.name().unwrap_or_default().to_owned();
-        let mut own = None;
-        for var in container
-            .get("env")
-            .and_then(Node::as_list)
-            .into_iter()
-            .flatten()
-            .filter(|var| var.name() == Some(names::ENV_CLIENT_ID))
-        {
-            own.get_or_insert(var);
-            if let Some(value) = var.get("value").and_then(Node::as_str)
-                && !value.is_empty()
-            {
-                literal.push((name(), value.to_owned()));
-            }
-        }
-        match own {
-            Some(var) if var.get("valueFrom").is_some() => indirect.push((name(), "valueFrom")),
-            None if has_env_from(container) => indirect.push((name(), "envFrom")),
-            _ => {}
-        }
+impl Spec {
+    /// Every container, init containers first.
+    pub fn containers(&self) -> impl Iterator<Item = &Container> {
+        self.init_containers.iter().chain(&self.containers)
     }
-    (literal, indirect)
+
+    pub fn windows(&self) -> bool {
+        self.os.as_ref().is_some_and(|os| os.name == "windows")
+    }
+
+    /// A `nodeSelector` that picks Windows nodes.
+    pub fn targets_windows(&self) -> bool {
+        self.node_selector
+            .get("kubernetes.io/os")
+            .map(String::as_str)
+            == Some("windows")
+    }
+
+    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID`.
+    pub fn literal_client_ids(&self) -> Vec<(String, String)> {
+        self.containers()
+            .flat_map(|c| {
+                c.env
+                    .iter()
+                    .filter(|e| e.name == names::ENV_CLIENT_ID)
+                    .filter_map(|e| e.value.as_deref().filter(|v| !v.is_empty()))
+                    .map(|v| (c.name.clone(), v.to_owned()))
+            })
+            .collect()
+    }
+
+    /// `(container, how)` of every container that takes `AZURE_CLIENT_ID` from `valueFrom`, or
+    /// may take it from `envFrom` (it defines none in `env`): client IDs nobody can read at
+    /// admission (SPEC §4.11).
+    pub fn indirect_client_ids(&self) -> Vec<(String, &'static str)> {
+        self.containers()
+            .filter_map(|c| {
+                let how = match c.env.iter().find(|e| e.name == names::ENV_CLIENT_ID) {
+                    Some(var) if var.value_from.is_some() => "valueFrom",
+                    None if !c.env_from.is_empty() => "envFrom",
+                    _ => return None,
+                };
+                Some((c.name.clone(), how))
+            })
+            .collect()
+    }
 }
 
-/// A non-empty `envFrom` (kept raw by the container shape).
-fn has_env_from(container: &Node) -> bool {
-    match container.get("envFrom") {
-        Some(Node::Raw(raw)) => serde_json::from_str::<Vec<serde::de::IgnoredAny>>(raw.get())
-            .is_ok_and(|sources| !sources.is_empty()),
-        Some(Node::List(sources)) => !sources.is_empty(),
-        _ => false,
+impl Container {
+    /// Whether `env` defines `name`.
+    pub fn defines(&self, name: &str) -> bool {
+        self.env.iter().any(|e| e.name == name)
     }
 }

@@ -17,15 +17,6 @@ pub struct Layout {
     pub ca_path: &'static str,
 }
 
-/// A container's `volumeMounts` entry.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mount<'l> {
-    pub name: &'l str,
-    pub mount_path: &'l str,
-    pub read_only: bool,
-}
-
 /// A token volume an earlier webhook pass wrote: a volume named with the reserved prefix, and
 /// where the pod's containers mount it (the first mount found), if they do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,12 +87,8 @@ impl Layout {
     }
 
     /// The read-only mount every injected container gets.
-    pub fn mount(&self) -> Mount<'_> {
-        Mount {
-            name: &self.volume_name,
-            mount_path: &self.mount_path,
-            read_only: true,
-        }
+    pub fn mount(&self) -> Value {
+        json!({ "name": self.volume_name, "mountPath": self.mount_path, "readOnly": true })
     }
 
     /// The projected volume: the token, plus the CA for identity-binding pods whose CA comes

@@ -2,6 +2,7 @@
 //! Identity at admission. Host calls in the order §8.8 fixes: the binding list, then the
 //! AzureIdentity; the ServiceAccount and the rest come after, on the opted-in path.
 
+use super::facts::Pod;
 use crate::cluster::{LookupError, Lookups};
 use crate::format::quote;
 use crate::names;
@@ -17,16 +18,19 @@ pub(crate) struct Migration {
     pub client_id: String,
 }
 
-/// Steps 1, 2 and 4: the migration, or the warning saying why there is none; a host failure
-/// is a 500 (fail closed: a pod admitted unmigrated would start without an identity).
+/// Steps 1, 2 and 4: the migration, or `None` with a warning in `warnings` saying why there is
+/// none; a host failure is a 500 (fail closed: a pod admitted unmigrated would start without
+/// an identity).
 pub(super) fn find(
+    pod: &Pod,
     selector: &str,
-    namespace: &str,
-    (display, brief): (&str, &str),
     lookups: &Lookups,
-) -> Result<Result<Migration, String>, Rejection> {
+    warnings: &mut Vec<String>,
+) -> Result<Option<Migration>, Rejection> {
+    let subject = &pod.subject;
+    let (namespace, display) = (subject.namespace.as_str(), &subject.display);
     let failed = |e: LookupError, what: &str| {
-        Rejection::HostFailure(format!(
+        Rejection::host_failure(format!(
             "{display}: cannot read {what} to migrate it from AAD Pod Identity \
              (setting legacyPodIdentity: migrate; failing closed): {e}"
         ))
@@ -35,7 +39,10 @@ pub(super) fn find(
         .azure_identity_bindings(namespace)
         .map_err(|e| failed(e, "the namespace's AzureIdentityBindings"))?;
     let matching: Vec<_> = bindings.iter().filter(|b| b.selector == selector).collect();
-    let not_migrated = |why: String| Ok(Err(format!("{brief}: not migrated: {why}")));
+    let mut not_migrated = |why: String| {
+        warnings.push(format!("{}: not migrated: {why}", subject.brief));
+        Ok(None)
+    };
     let binding = match matching.as_slice() {
         [] => {
             return not_migrated(format!(
@@ -71,7 +78,7 @@ pub(super) fn find(
             quote(&binding.azure_identity)
         ));
     }
-    Ok(Ok(Migration {
+    Ok(Some(Migration {
         binding: binding.name.clone(),
         identity: binding.azure_identity.clone(),
         client_id,
@@ -81,14 +88,10 @@ pub(super) fn find(
 impl Migration {
     /// Step 3's warning, one line per step so that each fits 256 characters (SPEC §9).
     /// `client_id` is the one the pod uses; `migrated` whether the pod was mutated.
-    pub(super) fn steps(
-        &self,
-        brief: &str,
-        namespace: &str,
-        service_account: &str,
-        client_id: &str,
-        migrated: bool,
-    ) -> Vec<String> {
+    pub(crate) fn steps(&self, pod: &Pod, client_id: &str, migrated: bool) -> Vec<String> {
+        let subject = &pod.subject;
+        let (brief, namespace) = (&subject.brief, &subject.namespace);
+        let service_account = &subject.service_account;
         let what = if migrated {
             "migrated from AAD Pod Identity"
         } else {

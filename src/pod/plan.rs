@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::facts::PodFacts;
+use super::facts::{Pod, Spec};
 use super::layout::Layout;
 use super::migrate::Migration;
 use super::proxy::{self, ProxyRequest};
@@ -13,7 +13,6 @@ use crate::authorization::{Claims, Source};
 use crate::cluster::ServiceAccount;
 use crate::format::{parse_expiration, quote};
 use crate::names;
-use crate::object::pod::PodHead;
 use crate::settings::{CaSource, Settings};
 use crate::verdict::Rejection;
 
@@ -24,8 +23,8 @@ pub struct Plan {
     pub layout: Layout,
     /// Env vars in injection order; only non-empty values.
     pub env: Vec<(&'static str, String)>,
-    /// The projected token volume, as JSON text.
-    pub volume: String,
+    /// The projected token volume.
+    pub volume: Value,
     /// The token's audience: `audience`, or `identityBinding.audience` for identity binding.
     pub audience: String,
     /// The proxy containers to add, when the pod asked for them.
@@ -53,16 +52,17 @@ pub struct ProxyPlan {
 /// client ID unless its ServiceAccount names one, and the proxy, so that code written for AAD
 /// Pod Identity's IMDS endpoint keeps working.
 pub fn plan(
-    pod: &PodFacts,
+    pod: &Pod,
+    spec: &Spec,
     sa: Option<&ServiceAccount>,
     settings: &Settings,
     migration: Option<&Migration>,
 ) -> Result<Plan, Rejection> {
-    let head = pod.head;
+    let display = &pod.subject.display;
     let none = ServiceAccount::default();
     let known = sa;
     let sa = sa.unwrap_or(&none);
-    let proxy = proxy_plan(pod, settings, migration.is_some())?;
+    let proxy = proxy_plan(pod, spec, settings, migration.is_some())?;
     let expiration = token_expiration(pod, sa)?;
     let client_id = sa
         .annotation(names::CLIENT_ID)
@@ -75,11 +75,11 @@ pub fn plan(
         .filter(|v| !v.is_empty())
         .or(settings.tenant_id.as_deref())
         .unwrap_or_default();
-    let binding = uses_identity_binding(head, settings);
+    let binding = uses_identity_binding(pod, settings);
     let layout = Layout::new(
         settings.token_volume_layout,
-        &head.hash_name(),
-        pod.reserved.as_ref(),
+        &pod.metadata.hash_name(),
+        pod.reserved(spec).as_ref(),
     );
 
     let mut env = vec![
@@ -96,11 +96,10 @@ pub fn plan(
         match config.token_proxy.as_deref() {
             Some(token_proxy) => env.push((names::ENV_TOKEN_PROXY, token_proxy.to_owned())),
             None if settings.mutate => {
-                return Err(Rejection::BadRequest(format!(
-                    "{}: annotation {} asks for an identity binding, but identity binding is \
+                return Err(Rejection::bad_request(format!(
+                    "{display}: annotation {} asks for an identity binding, but identity binding is \
                      not configured in this policy (setting identityBinding.tokenProxy is \
                      empty); set it, or remove the annotation",
-                    pod.display,
                     settings.identity_binding_annotation()
                 )));
             }
@@ -124,21 +123,17 @@ pub fn plan(
         (settings.audience.as_str(), None)
     };
     env.retain(|(_, value)| !value.is_empty());
-    let volume = serde_json::to_string(&layout.volume(expiration, audience, ca)).map_err(|e| {
-        Rejection::BadRequest(format!(
-            "{}: cannot write the token volume: {e}",
-            pod.display
-        ))
+    let volume = serde_json::to_value(layout.volume(expiration, audience, ca)).map_err(|e| {
+        Rejection::bad_request(format!("{display}: cannot write the token volume: {e}"))
     })?;
-    let review_binding = known.is_some()
-        && (binding || head.requests_token_for(&settings.identity_binding.audience));
-    let skip = skip_containers(head.annotation(names::SKIP_CONTAINERS));
+    let review_binding =
+        known.is_some() && (binding || pod.requests_token_for(&settings.identity_binding.audience));
+    let skip = skip_containers(pod.annotation(names::SKIP_CONTAINERS));
     if proxy.is_some() && skip.contains(names::PROXY_CONTAINER) {
-        return Err(Rejection::BadRequest(format!(
-            "{}: annotation {} names {}, but the proxy needs the identity: since upstream \
+        return Err(Rejection::bad_request(format!(
+            "{display}: annotation {} names {}, but the proxy needs the identity: since upstream \
              v1.6.0 it exits without AZURE_TENANT_ID and its postStart probe kills the pod; \
              remove it from the annotation",
-            pod.display,
             names::SKIP_CONTAINERS,
             names::PROXY_CONTAINER
         )));
@@ -148,20 +143,21 @@ pub fn plan(
     let mut claims = Claims::new(
         review_binding,
         known,
-        &pod.literal_client_ids,
+        &spec.literal_client_ids(),
         pod.csi_volumes(),
     );
     if let Some(m) = migration {
         claims
             .client_ids
             .entry(m.client_id.clone())
-            .or_insert_with(|| Source::AzureIdentity(format!("{}/{}", pod.namespace, m.identity)));
+            .or_insert_with(|| {
+                Source::AzureIdentity(format!("{}/{}", pod.subject.namespace, m.identity))
+            });
     }
-    claims.indirect = pod
-        .indirect_client_ids
-        .iter()
+    claims.indirect = spec
+        .indirect_client_ids()
+        .into_iter()
         .filter(|(c, how)| *how == "valueFrom" || !injects_client_id || skip.contains(c))
-        .cloned()
         .collect();
 
     Ok(Plan {
@@ -177,8 +173,8 @@ pub fn plan(
 }
 
 /// The identity-binding annotation is `true` (any case).
-pub fn uses_identity_binding(head: &PodHead, settings: &Settings) -> bool {
-    head.annotation(&settings.identity_binding_annotation())
+pub fn uses_identity_binding(pod: &Pod, settings: &Settings) -> bool {
+    pod.annotation(&settings.identity_binding_annotation())
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
@@ -194,9 +190,8 @@ pub fn skip_containers(annotation: Option<&str>) -> BTreeSet<String> {
 }
 
 /// Pod annotation, else ServiceAccount annotation, else 3600; empty values count as absent.
-fn token_expiration(pod: &PodFacts, sa: &ServiceAccount) -> Result<i64, Rejection> {
+fn token_expiration(pod: &Pod, sa: &ServiceAccount) -> Result<i64, Rejection> {
     let from_pod = pod
-        .head
         .annotation(names::TOKEN_EXPIRATION)
         .filter(|v| !v.is_empty())
         .map(|v| (v, "the pod".to_owned()));
@@ -209,9 +204,9 @@ fn token_expiration(pod: &PodFacts, sa: &ServiceAccount) -> Result<i64, Rejectio
         return Ok(names::DEFAULT_TOKEN_EXPIRATION);
     };
     parse_expiration(value).map_err(|accepted| {
-        Rejection::BadRequest(format!(
+        Rejection::bad_request(format!(
             "{}: annotation {} on {source} has value {}; {accepted}",
-            pod.display,
+            pod.subject.display,
             names::TOKEN_EXPIRATION,
             quote(value)
         ))
@@ -220,46 +215,47 @@ fn token_expiration(pod: &PodFacts, sa: &ServiceAccount) -> Result<i64, Rejectio
 
 /// The proxy, when the pod asks for it or `forced` (a pod migrated from AAD Pod Identity).
 fn proxy_plan(
-    pod: &PodFacts,
+    pod: &Pod,
+    spec: &Spec,
     settings: &Settings,
     forced: bool,
 ) -> Result<Option<ProxyPlan>, Rejection> {
-    let head = pod.head;
-    let asked = ProxyRequest::from_annotation(head.annotation(names::INJECT_PROXY));
+    let asked = ProxyRequest::from_annotation(pod.annotation(names::INJECT_PROXY));
     if !forced && asked != ProxyRequest::Yes {
         return Ok(None);
     }
-    let message = |why: &str| format!("{}: annotation {}: {why}", pod.display, names::INJECT_PROXY);
+    let (display, namespace) = (&pod.subject.display, pod.subject.namespace.as_str());
+    let message = |why: &str| format!("{display}: annotation {}: {why}", names::INJECT_PROXY);
     let reject = |code: fn(String) -> Rejection, why: String| Err(code(message(&why)));
-    if pod.host_network {
+    if spec.host_network {
         return reject(
-            Rejection::BadRequest,
+            Rejection::bad_request,
             "the proxy cannot be injected into a pod with spec.hostNetwork: true (its init \
              container would rewrite the node's iptables); remove one or the other"
                 .to_owned(),
         );
     }
-    if pod.windows {
+    if spec.windows() {
         return reject(
-            Rejection::BadRequest,
+            Rejection::bad_request,
             "the proxy images are Linux-only and this pod has spec.os.name: windows; remove \
              the annotation"
                 .to_owned(),
         );
     }
-    if !settings.proxy_allowed_in(pod.namespace) {
+    if !settings.proxy_allowed_in(namespace) {
         return reject(
-            Rejection::Forbidden,
+            Rejection::forbidden,
             format!(
                 "pods in namespace {} may not request the proxy (its init container is \
                  privileged); allowed namespaces (setting proxy.allowedNamespaces): {}",
-                quote(pod.namespace),
+                quote(namespace),
                 settings.proxy.allowed_namespaces.join(", ")
             ),
         );
     }
-    let port = proxy::port(head.annotation(names::PROXY_PORT))
-        .map_err(|why| Rejection::BadRequest(format!("{}: {why}", pod.display)))?;
+    let port = proxy::port(pod.annotation(names::PROXY_PORT))
+        .map_err(|why| Rejection::bad_request(format!("{display}: {why}")))?;
     Ok(Some(ProxyPlan {
         init_container: proxy::init_container(&settings.proxy, port),
         sidecar: proxy::sidecar(&settings.proxy, port),

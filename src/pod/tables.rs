@@ -5,11 +5,9 @@ use rstest::rstest;
 use serde_json::{Value, json};
 
 use super::apply::apply;
-use super::{Plan, PodFacts, plan};
+use super::plan::plan;
+use super::{Plan, Pod};
 use crate::cluster::ServiceAccount;
-use crate::json::Node;
-use crate::object::expand_spec;
-use crate::object::pod::{PodHead, PodText};
 use crate::settings::Settings;
 use crate::testing::{CLIENT, TENANT};
 use crate::verdict::Rejection;
@@ -51,15 +49,10 @@ fn settings(extra: Value) -> Settings {
     Settings::from_json(base.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Read `pod` as the envelope would, and hand its parts to `f`.
-fn with_pod<T>(pod: &Value, f: impl FnOnce(&PodFacts, Node) -> T) -> T {
-    let text = pod.to_string();
-    let read = PodText::parse(&text).unwrap_or_else(|e| panic!("{e}"));
-    let head = PodHead::from_node(&read.node, read.metadata).unwrap_or_else(|e| panic!("{e}"));
-    let mut node = read.node;
-    expand_spec(&mut node).unwrap_or_else(|e| panic!("{e}"));
-    let facts = PodFacts::new(&head, NS, ("Pod ns1/pod", "Pod pod"), &node);
-    f(&facts, node)
+/// Read `pod` as a pod CREATE in `ns1` would.
+fn read(pod: &Value) -> Pod {
+    let names = |_: &str, _: &crate::object::Metadata| ("Pod ns1/pod".into(), "Pod pod".into());
+    Pod::read(pod.clone(), NS, "Pod ns1/pod", names).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn planned(
@@ -67,7 +60,8 @@ fn planned(
     sa: Option<&ServiceAccount>,
     settings: &Settings,
 ) -> Result<Plan, Rejection> {
-    with_pod(pod, |facts, _| plan(facts, sa, settings, None))
+    let pod = read(pod);
+    plan(&pod, &pod.spec()?, sa, settings, None)
 }
 
 fn env<'p>(plan: &'p Plan, name: &str) -> Option<&'p str> {
@@ -120,10 +114,10 @@ fn plan_rejects(
     )
     .err()
     .unwrap_or_else(|| panic!("expected a rejection"));
-    assert_eq!(rejection.code(), code, "{rejection}");
-    assert!(rejection.message().contains(fragment), "{rejection}");
+    assert_eq!(rejection.code, code, "{rejection}");
+    assert!(rejection.message.contains(fragment), "{rejection}");
     assert!(
-        rejection.message().starts_with("Pod ns1/pod: "),
+        rejection.message.starts_with("Pod ns1/pod: "),
         "{rejection}"
     );
 }
@@ -136,7 +130,7 @@ fn spec_4_3_proxy_outside_allowed_namespaces_is_forbidden() {
     let settings = settings(json!({ "proxy": { "allowedNamespaces": ["other"] } }));
     let rejection = planned(&pod, Some(&service_account(json!({}))), &settings).err();
     assert!(
-        matches!(rejection, Some(Rejection::Forbidden(_))),
+        matches!(rejection, Some(Rejection { code: 403, .. })),
         "{rejection:?}"
     );
 }
@@ -178,12 +172,10 @@ fn plan_skip_set(#[case] annotation: &str, #[case] expected: &[&str]) {
 fn applied(pod: &Value, extra: Value) -> Result<(bool, Value), Rejection> {
     let settings = settings(extra);
     let sa = service_account(json!({ "azure.workload.identity/client-id": CLIENT }));
-    with_pod(pod, |facts, mut node| {
-        let plan = plan(facts, Some(&sa), &settings, None)?;
-        let changed = apply(&mut node, &plan, facts.display)?;
-        let value = node.to_value().unwrap_or_else(|e| panic!("{e}"));
-        Ok((changed, value))
-    })
+    let mut pod = read(pod);
+    let plan = plan(&pod, &pod.spec()?, Some(&sa), &settings, None)?;
+    let changed = apply(&mut pod.object, &plan, "Pod ns1/pod")?;
+    Ok((changed, pod.object))
 }
 
 fn select(pod: &Value, path: &str) -> Vec<Value> {
@@ -239,7 +231,7 @@ fn spec_4_10_mount_path_taken_by_another_volume_is_rejected() {
     );
     let rejection = applied(&pod, json!({})).err();
     assert!(
-        matches!(&rejection, Some(Rejection::BadRequest(m)) if m.contains("already mounts volume \"other\"")),
+        matches!(&rejection, Some(Rejection { code: 400, message }) if message.contains("already mounts volume \"other\"")),
         "{rejection:?}"
     );
 }

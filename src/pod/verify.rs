@@ -1,51 +1,41 @@
 //! SPEC §10: in validate-only mode this policy runs after every mutating webhook, so it can
 //! see what the (fail-open) Workload Identity webhook did — or did not — do to an opted-in pod.
 
-use super::facts::containers;
+use super::facts::{Pod, Spec};
 use super::plan::Plan;
 use crate::format::quote;
-use crate::json::Node;
 use crate::names;
-use crate::object::pod::PodHead;
 use crate::settings::{Settings, VerifyInjection};
 use crate::verdict::Rejection;
 
 /// Judge an opted-in pod's injection against its plan: its skip-containers entries, and the
 /// token audience the webhook would have used.
 pub(super) fn verify(
-    pod: &Node,
-    head: &PodHead,
-    (display, brief): (&str, &str),
+    pod: &Pod,
+    spec: &Spec,
     plan: &Plan,
     settings: &Settings,
 ) -> Result<Vec<String>, Rejection> {
+    let (display, brief) = (&pod.subject.display, &pod.subject.brief);
     let (skip, audience) = (&plan.skip, plan.audience.as_str());
     if settings.verify_injection == VerifyInjection::Off {
         return Ok(Vec::new());
     }
-    let judged: Vec<(&str, bool)> = containers(pod)
-        .map(|c| {
-            let name = c.name().unwrap_or_default();
-            let has_token_file = c
-                .get("env")
-                .and_then(Node::as_list)
-                .into_iter()
-                .flatten()
-                .any(|e| e.name() == Some(names::ENV_FEDERATED_TOKEN_FILE));
-            (name, has_token_file)
-        })
+    let judged: Vec<(&str, bool)> = spec
+        .containers()
+        .map(|c| (c.name.as_str(), c.defines(names::ENV_FEDERATED_TOKEN_FILE)))
         .filter(|(name, _)| !skip.contains(*name))
         .collect();
     if judged.is_empty() {
         // Every container skipped: nothing was meant to be injected.
         return Ok(Vec::new());
     }
-    if !has_token_volume(head, audience) && !judged.iter().any(|(_, has)| *has) {
+    if !has_token_volume(pod, audience) && !judged.iter().any(|(_, has)| *has) {
         // The fix first: with 63-character names the warning still fits 256 characters.
         let check = "check that the Workload Identity webhook runs with failurePolicy: Fail \
                      and the label is exactly \"true\", then recreate the pod";
         return match settings.verify_injection {
-            VerifyInjection::Reject => Err(Rejection::BadRequest(format!(
+            VerifyInjection::Reject => Err(Rejection::bad_request(format!(
                 "{display}: opted in to Workload Identity (label {}: \"true\") but the \
                  Workload Identity webhook did not mutate it (no token volume, no {} in any \
                  container), so it would start without an identity; {check} (setting \
@@ -76,10 +66,9 @@ pub(super) fn verify(
 }
 
 /// Either layout's volume, or any projected token for `audience`.
-fn has_token_volume(head: &PodHead, audience: &str) -> bool {
-    head.spec
-        .volumes
+fn has_token_volume(pod: &Pod, audience: &str) -> bool {
+    pod.volumes
         .iter()
-        .any(|v| *v.name == *names::CLASSIC_VOLUME || v.name.starts_with(names::V16_VOLUME_PREFIX))
-        || head.requests_token_for(audience)
+        .any(|v| v.name == names::CLASSIC_VOLUME || v.name.starts_with(names::V16_VOLUME_PREFIX))
+        || pod.requests_token_for(audience)
 }
