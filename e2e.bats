@@ -7,11 +7,25 @@ setup() {
   cd "$BATS_TEST_DIRNAME"
 }
 
+# The harness binary: $HARNESS, else what `cargo build -p harness` builds, else the
+# `--profile harness` build (target/harness/harness).
+harness() {
+  local bin=${HARNESS:-}
+  if [ -z "$bin" ]; then
+    local target=${CARGO_TARGET_DIR:-target}
+    bin=$target/debug/harness
+    if [ ! -x "$bin" ] && [ -x "$target/harness/harness" ]; then
+      bin=$target/harness/harness
+    fi
+  fi
+  "$bin" "$@"
+}
+
 policy_run() {
   if command -v "${KWCTL:-kwctl}" >/dev/null 2>&1 && [ -f annotated-policy.wasm ]; then
     run "${KWCTL:-kwctl}" --no-color run --sigstore-trust-config /dev/null "$@" annotated-policy.wasm
   else
-    run target/harness/harness run --strict-replay "$@" policy.wasm
+    run harness run --strict-replay "$@" policy.wasm
   fi
 }
 
@@ -25,25 +39,14 @@ patch_ops() {
   response | jq -r '.patch' | base64 -d
 }
 
-# The pod the API server stores: the request's object with the patch applied (RFC 6902
-# add/replace/remove, enough for what a policy returns). $1 is the request file.
+# The pod the API server stores: the request's object (of a bare AdmissionRequest or of an
+# AdmissionReview) with the patch applied by an RFC 6902 implementation, python3-jsonpatch's
+# `jsonpatch` ($JSONPATCH to name another). $1 is the request file.
 mutated_pod() {
-  jq --argjson ops "$(patch_ops)" '
-    def segments: ltrimstr("/") | split("/") | map(gsub("~1"; "/") | gsub("~0"; "~"));
-    (if .kind == "AdmissionReview" then .request.object else .object end) as $doc
-    | reduce $ops[] as $op ($doc;
-        . as $cur
-        | ($op.path | segments | reduce .[] as $s ([];
-            . as $acc
-            | $acc + [ if ($cur | getpath($acc) | type) == "array" and ($s | test("^[0-9]+$"))
-                       then ($s | tonumber) else $s end ])) as $p
-        | if $op.op == "add" and (getpath($p[:-1]) | type) == "array" then
-            getpath($p[:-1]) as $a
-            | if $p[-1] == "-" then setpath($p[:-1]; $a + [$op.value])
-              else setpath($p[:-1]; $a[:$p[-1]] + [$op.value] + $a[$p[-1]:]) end
-          elif $op.op == "add" or $op.op == "replace" then setpath($p; $op.value)
-          elif $op.op == "remove" then delpaths([$p])
-          else error("unsupported op " + $op.op) end)' "$1"
+  local object=$BATS_TEST_TMPDIR/object.json ops=$BATS_TEST_TMPDIR/patch.json
+  jq 'if .kind == "AdmissionReview" then .request.object else .object end' "$1" >"$object"
+  patch_ops >"$ops"
+  "${JSONPATCH:-jsonpatch}" "$object" "$ops"
 }
 
 # Replay hygiene: every host call the policy made was answered by the session. (A recorded
@@ -382,7 +385,7 @@ all_replayed() {
 }
 
 @test "README Runbook A Verify: a settings mistake is refused before any request is evaluated" {
-  run target/harness/harness run --settings-json '{"cloud":"Mars","tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47"}' \
+  run harness run --settings-json '{"cloud":"Mars","tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47"}' \
     -r test_data/pod/unlabeled.json policy.wasm
   [ "$status" -ne 0 ]
   [[ "$output" == *'Provided settings are not valid: cloud: "Mars" is not valid; expected one of AzurePublicCloud (alias AzureCloud)'* ]]
