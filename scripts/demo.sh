@@ -40,7 +40,21 @@ if [ ! -f "$dir/request.json" ]; then
   list >&2
   exit 2
 fi
-harness=${HARNESS:-target/harness/harness}
+# The harness: $HARNESS (`make demo` sets it), else what `cargo build -p harness` builds, else
+# the older `--profile harness` build.
+target=${CARGO_TARGET_DIR:-target}
+harness=${HARNESS:-$target/debug/harness}
+if [ -z "${HARNESS:-}" ] && [ ! -x "$harness" ] && [ -x "$target/harness/harness" ]; then
+  harness=$target/harness/harness
+fi
+if [ ! -x "$harness" ]; then
+  echo "no harness at $harness: build it with 'cargo build -p harness' (or set HARNESS)" >&2
+  exit 2
+fi
+if [ ! -f policy.wasm ]; then
+  echo "no policy.wasm: build it with 'make policy.wasm' (or run 'make demo EXAMPLE=$example')" >&2
+  exit 2
+fi
 args=(run --request-path "$dir/request.json" --settings-path "$dir/settings.yml")
 if [ -f "$dir/session.yml" ]; then
   args+=(--allow-context-aware --replay-host-capabilities-interactions "$dir/session.yml" --strict-replay)
