@@ -299,6 +299,3 @@ pub fn cluster_role(subject: &Subject, client_id: &str, verb: &str, group: &str)
         sa = subject.service_account,
     )
 }
-
-#[cfg(test)]
-mod tests;

@@ -37,13 +37,30 @@ pub fn run(request: Value, settings: Value, cluster: &FakeCluster) -> Validation
     crate::evaluate(payload.to_string().as_bytes(), cluster)
 }
 
-/// Default settings with a tenant, merged with `extra`.
+/// Default settings with a tenant, `extra` merged in with [`merge`].
 pub fn settings(extra: Value) -> Value {
     let mut base = json!({ "tenantId": TENANT });
-    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
-        base.extend(extra.clone());
-    }
+    merge(&mut base, extra);
     base
+}
+
+/// Deep-merge `patch` into `base`: objects are merged key by key, anything else (lists
+/// included) replaces what was there. The one way tests combine settings, pods and containers.
+pub fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (base, patch) => *base = patch,
+    }
+}
+
+/// `value` with `patch` deep-merged in ([`merge`]).
+pub fn merged(mut value: Value, patch: Value) -> Value {
+    merge(&mut value, patch);
+    value
 }
 
 /// A labelled pod with one init container and one container (upstream's `newPod`).

@@ -88,6 +88,3 @@ fn judge(
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

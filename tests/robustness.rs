@@ -9,6 +9,10 @@ use serde_json::{Value, json};
 use azure_workload_identity_policy::cluster::fake::FakeCluster;
 use azure_workload_identity_policy::testing::*;
 
+const PROXY: &str = "azure.workload.identity/inject-proxy-sidecar";
+const BINDING: &str = "azure.workload.identity/use-identity-binding";
+const ALLOW: &[u8] = br#"{"allowed":true}"#;
+
 const KEYS: &[&str] = &[
     "metadata",
     "spec",
@@ -380,6 +384,24 @@ fn sa_bytes() -> Vec<u8> {
         .into_bytes()
 }
 
+#[test]
+fn spec_9_malformed_pods_are_rejected_not_panicked() {
+    for object in [
+        json!("a string"),
+        json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": 5 }),
+        json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": { "containers": [1] } }),
+        json!({ "metadata": { "labels": 7 } }),
+    ] {
+        let response = run(
+            pod_request("ns1", object.clone()),
+            settings(json!({})),
+            &cluster_with_sa("ns1", "default"),
+        );
+        assert!(!response.accepted, "{object}");
+        assert_eq!(response.code, Some(400), "{object}");
+    }
+}
+
 /// Engines write `kind` before `object`, so a Pod is read with the envelope; a request that
 /// has them the other way round is read in a second step, to the same verdict.
 #[test]
@@ -464,4 +486,264 @@ fn profile_wi_pod() {
             .unwrap_or_default();
         assert!(!answer.is_empty());
     }
+}
+
+const NS63: &str = "team-payments-settlement-reconciliation-eu-west-production-0001";
+
+const POD63: &str = "settlement-reconciler-7d9f8b7c5d-x2x4z-with-a-long-suffix-00001";
+
+const GUID: &str = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
+
+const OTHER_GUID: &str = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+
+/// Every warning of `response`, asserted whole: at most 256 characters and not cut.
+fn assert_whole(
+    response: &kubewarden_policy_sdk::response::ValidationResponse,
+    what: &str,
+) -> usize {
+    let warnings = response.warnings.clone().unwrap_or_default();
+    assert!(!warnings.is_empty(), "{what}: no warning: {response:?}");
+    for w in &warnings {
+        assert!(
+            w.chars().count() <= 256 && !w.contains('…'),
+            "{what}: {} chars: {w}",
+            w.chars().count()
+        );
+    }
+    warnings.len()
+}
+
+/// SPEC §9: every warning the policy can emit, rendered with 63-character namespace and pod
+/// names and 36-character GUIDs, fits the API server's 256 characters untruncated.
+#[test]
+fn spec_9_every_warning_fits_whole_with_realistic_names() {
+    assert_eq!((NS63.len(), POD63.len(), GUID.len()), (63, 63, 36));
+    let sa = |annotations: Value| {
+        FakeCluster::new().with_service_account(NS63, "workload-sa", annotations)
+    };
+    let with_id = || sa(json!({ "azure.workload.identity/client-id": GUID }));
+    let pod = |labels: Value, annotations: Value| {
+        json!({
+        "metadata": { "name": POD63, "labels": labels, "annotations": annotations },
+        "spec": { "serviceAccountName": "workload-sa", "containers": [{ "name": "app", "image": "i" }] } })
+    };
+    let opted = || json!({ "azure.workload.identity/use": "true" });
+    let mut seen = 0;
+    let mut check = |request: Value, settings: Value, cluster: &FakeCluster, what: &str| {
+        let response = run(request, settings, cluster);
+        if std::env::var("SHOW").is_ok() {
+            eprintln!("{what}: {response:?}");
+        }
+        seen += assert_whole(&response, what);
+    };
+    // §4a, §1: typos, keys on the wrong object, labels written as annotations.
+    check(
+        pod_request(
+            NS63,
+            pod(
+                json!({}),
+                json!({ "azure.workload.identity/skip_containers": "a" }),
+            ),
+        ),
+        settings(json!({})),
+        &with_id(),
+        "typo",
+    );
+    check(
+        pod_request(
+            NS63,
+            pod(
+                opted(),
+                json!({ "azure.workload.identity/client-id": GUID }),
+            ),
+        ),
+        settings(json!({})),
+        &with_id(),
+        "client-id on a pod",
+    );
+    check(
+        pod_request(
+            NS63,
+            pod(
+                json!({ "azure.workload.identity/service-account-token-expiration": "3600" }),
+                json!({}),
+            ),
+        ),
+        settings(json!({})),
+        &with_id(),
+        "annotation as a label",
+    );
+    // §4.11: label missing or not exactly "true"; proxy annotation neither true nor false.
+    check(
+        pod_request(
+            NS63,
+            pod(
+                json!({}),
+                json!({ "azure.workload.identity/use-identity-binding": "true" }),
+            ),
+        ),
+        settings(json!({})),
+        &with_id(),
+        "missing label",
+    );
+    check(
+        pod_request(
+            NS63,
+            pod(json!({ "azure.workload.identity/use": "True" }), json!({})),
+        ),
+        settings(json!({})),
+        &with_id(),
+        "label value",
+    );
+    check(
+        pod_request(NS63, pod(opted(), json!({ PROXY: "yes" }))),
+        settings(json!({})),
+        &with_id(),
+        "proxy value",
+    );
+    // §4.11: no client ID; skip-containers naming nothing; Windows without spec.os.
+    check(
+        pod_request(NS63, pod(opted(), json!({}))),
+        settings(json!({})),
+        &sa(json!({})),
+        "no client ID",
+    );
+    check(
+        pod_request(
+            NS63,
+            pod(
+                opted(),
+                json!({ "azure.workload.identity/skip-containers": "sidecar" }),
+            ),
+        ),
+        settings(json!({})),
+        &with_id(),
+        "skip-containers",
+    );
+    let mut windows = pod(opted(), json!({}));
+    windows["spec"]["nodeSelector"] = json!({ "kubernetes.io/os": "windows" });
+    check(
+        pod_request(NS63, windows),
+        settings(json!({})),
+        &with_id(),
+        "windows",
+    );
+    // §8: legacy pod identity.
+    check(
+        pod_request(NS63, pod(json!({ "aadpodidbinding": POD63 }), json!({}))),
+        settings(json!({})),
+        &with_id(),
+        "aadpodidbinding",
+    );
+    // §4.11: a Key Vault CSI client ID that differs from the ServiceAccount's.
+    let mut csi = pod(opted(), json!({}));
+    csi["spec"]["volumes"] = json!([{ "name": "secrets", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv-secrets" } } }]);
+    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": { "clientID": OTHER_GUID } } });
+    check(
+        pod_request(NS63, csi),
+        settings(json!({})),
+        &with_id().with_object(
+            "SecretProviderClass",
+            NS63,
+            "kv-secrets",
+            Ok(spc.to_string().into_bytes()),
+        ),
+        "CSI mismatch",
+    );
+    // §4.11: an identity-binding client ID taken from valueFrom.
+    let mut indirect = pod(opted(), json!({ BINDING: "true" }));
+    indirect["spec"]["containers"][0]["env"] =
+        json!([{ "name": "AZURE_CLIENT_ID", "valueFrom": { "fieldRef": { "fieldPath": "x" } } }]);
+    let user = format!("system:serviceaccount:{NS63}:workload-sa");
+    check(
+        pod_request(NS63, indirect),
+        settings(
+            json!({ "identityBinding": { "tokenProxy": "https://proxy.example.com" },
+            "mutate": false, "verifyInjection": "off" }),
+        ),
+        &with_id().with_review(&user, GUID, Ok(ALLOW.to_vec())),
+        "valueFrom",
+    );
+    // §10: not mutated (warn), a container without the token file.
+    check(
+        pod_request(NS63, pod(opted(), json!({}))),
+        settings(json!({ "mutate": false, "verifyInjection": "warn" })),
+        &with_id(),
+        "not mutated",
+    );
+    let mut late = pod(opted(), json!({}));
+    late["spec"]["volumes"] =
+        json!([{ "name": "azure-identity-token", "projected": { "sources": [] } }]);
+    late["spec"]["containers"][0]["env"] =
+        json!([{ "name": "AZURE_FEDERATED_TOKEN_FILE", "value": "/t" }]);
+    if let Some(containers) = late["spec"]["containers"].as_array_mut() {
+        containers.push(json!({ "name": "istio-proxy" }));
+    }
+    check(
+        pod_request(NS63, late),
+        settings(json!({ "mutate": false })),
+        &with_id(),
+        "late sidecar",
+    );
+    // §7: a template whose ServiceAccount does not exist yet.
+    let deployment = json!({ "metadata": { "name": POD63 }, "spec": { "template": pod(opted(), json!({ "azure.workload.identity/skip_containers": "a" })) } });
+    check(
+        request("apps", "Deployment", NS63, "CREATE", deployment),
+        settings(json!({})),
+        &FakeCluster::new(),
+        "template",
+    );
+    // §5: an upper-case client ID on a ServiceAccount, and its typos.
+    let account = json!({ "metadata": { "name": POD63, "namespace": NS63, "annotations": {
+        "azure.workload.identity/client-id": GUID.to_ascii_uppercase(), "azure.workload.identity/tenant_id": "x" } } });
+    check(
+        request("", "ServiceAccount", NS63, "CREATE", account),
+        settings(json!({})),
+        &FakeCluster::new(),
+        "service account",
+    );
+    // §8: a pod migrated from AAD Pod Identity (four warnings: what happened, three steps),
+    // and one whose ServiceAccount's client ID wins.
+    // Binding and identity names as users write them; the label value as long as a name.
+    let binding = json!({ "items": [{ "metadata": { "name": "payments-binding" }, "spec": { "selector": POD63, "azureIdentity": "payments-identity" } }] });
+    let identity = json!({ "kind": "AzureIdentity", "spec": { "clientID": OTHER_GUID } });
+    let aad = |cluster: FakeCluster| {
+        cluster
+            .with_list(
+                "AzureIdentityBinding",
+                NS63,
+                Ok(binding.to_string().into_bytes()),
+            )
+            .with_object(
+                "AzureIdentity",
+                NS63,
+                "payments-identity",
+                Ok(identity.to_string().into_bytes()),
+            )
+    };
+    let legacy = || pod(json!({ "aadpodidbinding": POD63 }), json!({}));
+    let migrate = settings(json!({ "legacyPodIdentity": "migrate" }));
+    check(
+        pod_request(NS63, legacy()),
+        migrate.clone(),
+        &aad(with_id()),
+        "migrated",
+    );
+    check(
+        pod_request(NS63, legacy()),
+        migrate.clone(),
+        &aad(sa(json!({}))),
+        "migrated, no SA id",
+    );
+    check(
+        pod_request(NS63, legacy()),
+        migrate,
+        &aad(FakeCluster::new()).with_list(
+            "AzureIdentityBinding",
+            NS63,
+            Ok(br#"{"items":[]}"#.to_vec()),
+        ),
+        "no binding",
+    );
+    assert!(seen >= 26, "{seen} warnings rendered");
 }

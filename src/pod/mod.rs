@@ -206,10 +206,4 @@ pub(crate) fn service_account_rejection(pod: &Pod, e: &LookupError) -> Rejection
 }
 
 #[cfg(test)]
-mod tests;
-
-#[cfg(test)]
-mod proptests;
-
-#[cfg(test)]
 mod tables;

@@ -9,7 +9,7 @@ use super::plan::plan;
 use super::{Plan, Pod};
 use crate::cluster::ServiceAccount;
 use crate::settings::Settings;
-use crate::testing::{CLIENT, TENANT};
+use crate::testing::{self, CLIENT, TENANT};
 use crate::verdict::Rejection;
 
 const NS: &str = "ns1";
@@ -20,19 +20,8 @@ fn pod(patch: Value) -> Value {
         "metadata": { "name": "pod", "labels": { "azure.workload.identity/use": "true" } },
         "spec": { "serviceAccountName": "sa", "containers": [{ "name": "app", "image": "i" }] },
     });
-    merge(&mut pod, patch);
+    testing::merge(&mut pod, patch);
     pod
-}
-
-fn merge(base: &mut Value, patch: Value) {
-    match (base, patch) {
-        (Value::Object(base), Value::Object(patch)) => {
-            for (key, value) in patch {
-                merge(base.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (base, patch) => *base = patch,
-    }
 }
 
 fn service_account(annotations: Value) -> ServiceAccount {
@@ -44,9 +33,8 @@ fn service_account(annotations: Value) -> ServiceAccount {
 }
 
 fn settings(extra: Value) -> Settings {
-    let mut base = json!({ "tenantId": TENANT });
-    merge(&mut base, extra);
-    Settings::from_json(base.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    let settings = testing::settings(extra);
+    Settings::from_json(settings.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Read `pod` as a pod CREATE in `ns1` would.
@@ -210,18 +198,6 @@ fn apply_writes(
     let (changed, written) = applied(&pod(patch), extra).unwrap_or_else(|e| panic!("{e}"));
     assert!(changed);
     assert_eq!(Value::Array(select(&written, path)), expected, "{written}");
-}
-
-#[rstest]
-#[case::spec_4_9_classic(json!({}))]
-#[case::spec_4_9_v16(json!({ "tokenVolumeLayout": "v1.6" }))]
-#[case::spec_4_9_proxy(json!({ "proxy": { "nativeSidecar": false } }))]
-fn spec_4_9_apply_on_its_own_output_changes_nothing(#[case] extra: Value) {
-    let pod = pod(json!({ "metadata": { "annotations": { PROXY: "true" } } }));
-    let (_, once) = applied(&pod, extra.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let (changed, twice) = applied(&once, extra).unwrap_or_else(|e| panic!("{e}"));
-    assert!(!changed);
-    assert_eq!(once, twice);
 }
 
 #[test]

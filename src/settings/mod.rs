@@ -13,6 +13,3 @@ pub fn parse_and_check(bytes: &[u8]) -> Result<Settings, String> {
     settings.check()?;
     Ok(settings)
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,4 +1,4 @@
-//! Issue 15: every manifest under `examples/` is what it claims to be, and every runbook
+//! SPEC §11: every manifest under `examples/` is what it claims to be, and every runbook
 //! directory holds everything it applies.
 //!
 //! - Kubernetes kinds are read into the `k8s-openapi` types (v1_33) and written back: a field

@@ -127,3 +127,29 @@ fn spec_11_readme_states_the_same_floor() {
         "README.md must say \"Needs Kubewarden ≥ {FLOOR}\", once, and no other floor"
     );
 }
+
+#[test]
+fn spec_8_7_metadata_grants_the_aad_pod_identity_resources() {
+    let metadata = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/metadata.yml"))
+        .unwrap_or_default();
+    let metadata: serde_yaml::Value = serde_yaml::from_str(&metadata).unwrap_or_default();
+    let resources = metadata["contextAwareResources"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    for kind in ["AzureIdentityBinding", "AzureIdentity"] {
+        assert!(
+            resources.iter().any(
+                |r| r["apiVersion"].as_str() == Some("aadpodidentity.k8s.io/v1")
+                    && r["kind"].as_str() == Some(kind)
+            ),
+            "{kind} missing from contextAwareResources"
+        );
+    }
+    let capabilities = format!("{:?}", metadata["hostCapabilities"]);
+    assert!(
+        capabilities.contains("list_resources_by_namespace")
+            || capabilities.contains("kubernetes/*"),
+        "{capabilities}"
+    );
+}

@@ -1,0 +1,388 @@
+//! SPEC §8: pods still labelled for AAD Pod Identity (`aadpodidbinding`): `allow`, `warn`,
+//! `reject`, and `migrate`, each numbered rule of which has a test named after it.
+
+use azure_workload_identity_policy::cluster::fake::{Call, FakeCluster};
+use azure_workload_identity_policy::testing::*;
+use serde_json::{Value, json};
+
+const MI: &str = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
+
+fn legacy_pod(selector: &str) -> Value {
+    json!({ "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "api-1", "labels": { "aadpodidbinding": selector } },
+        "spec": { "serviceAccountName": "sa", "containers": [{ "name": "app", "image": "i" }] } })
+}
+
+fn bindings(items: &[(&str, &str, &str)]) -> Result<Vec<u8>, String> {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(name, selector, identity)| {
+            json!({ "metadata": { "name": name },
+            "spec": { "selector": selector, "azureIdentity": identity } })
+        })
+        .collect();
+    Ok(
+        json!({ "apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentityBindingList",
+        "metadata": {}, "items": items })
+        .to_string()
+        .into_bytes(),
+    )
+}
+
+fn identity(client_id: &str) -> Result<Vec<u8>, String> {
+    Ok(
+        json!({ "apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentity",
+        "metadata": { "name": "api-mi" }, "spec": { "type": 0, "clientID": client_id } })
+        .to_string()
+        .into_bytes(),
+    )
+}
+
+/// A cluster with one binding `api` selecting `api` → AzureIdentity `api-mi` (client `MI`), and
+/// ServiceAccount `sa` with `sa_annotations`.
+fn cluster(sa_annotations: Value) -> FakeCluster {
+    FakeCluster::new()
+        .with_list(
+            "AzureIdentityBinding",
+            "ns1",
+            bindings(&[("api", "api", "api-mi"), ("other", "other", "x")]),
+        )
+        .with_object("AzureIdentity", "ns1", "api-mi", identity(MI))
+        .with_service_account("ns1", "sa", sa_annotations)
+}
+
+fn migrate(extra: Value) -> Value {
+    settings(merged(json!({ "legacyPodIdentity": "migrate" }), extra))
+}
+
+fn warnings(response: &kubewarden_policy_sdk::response::ValidationResponse) -> Vec<String> {
+    response.warnings.clone().unwrap_or_default()
+}
+
+fn kinds(fake: &FakeCluster) -> Vec<String> {
+    fake.calls()
+        .into_iter()
+        .map(|c| match c {
+            Call::List { kind, .. } => format!("list {kind}"),
+            Call::Get {
+                kind,
+                name,
+                disable_cache,
+                ..
+            } => format!(
+                "get {kind} {name}{}",
+                if disable_cache { " uncached" } else { "" }
+            ),
+            Call::CanI { resource, .. } => format!("can_i {resource}"),
+        })
+        .collect()
+}
+
+#[rstest::rstest]
+#[case::allow("allow", true, false)]
+#[case::warn("warn", true, true)]
+#[case::reject("reject", false, false)]
+fn spec_8_legacy_pod_identity(#[case] mode: &str, #[case] accepted: bool, #[case] warned: bool) {
+    let pod = json!({ "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "old", "labels": { "aadpodidbinding": "my-identity" } },
+        "spec": { "containers": [{ "name": "c", "image": "i" }] } });
+    let fake = FakeCluster::new();
+    let response = run(
+        pod_request("ns1", pod),
+        settings(json!({ "legacyPodIdentity": mode })),
+        &fake,
+    );
+    assert_eq!(response.accepted, accepted, "{response:?}");
+    let warnings = response.warnings.clone().unwrap_or_default();
+    assert_eq!(
+        warnings
+            .iter()
+            .any(|w| w.contains("aadpodidbinding is retired")),
+        warned,
+        "{warnings:?}"
+    );
+    if !accepted {
+        assert_eq!(response.code, Some(400));
+        let message = response.message.unwrap_or_default();
+        assert!(
+            message.contains("aadpodidbinding=my-identity")
+                && message.contains("inject-proxy-sidecar"),
+            "{message}"
+        );
+    }
+    assert_eq!(fake.calls(), vec![]);
+}
+
+#[test]
+fn spec_8_1_bindings_are_listed_and_matched_by_their_selector_exactly() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("API")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("no AzureIdentityBinding here selects aadpodidbinding=\"API\""))
+    );
+    assert_eq!(kinds(&fake), ["list AzureIdentityBinding"]);
+}
+
+#[test]
+fn spec_8_2_the_azure_identity_is_read_with_the_uncached_retry() {
+    let fake = FakeCluster::new()
+        .with_list(
+            "AzureIdentityBinding",
+            "ns1",
+            bindings(&[("api", "api", "api-mi")]),
+        )
+        .with_service_account("ns1", "sa", json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("names AzureIdentity \"api-mi\", which does not exist")),
+        "{response:?}"
+    );
+    assert_eq!(
+        kinds(&fake),
+        [
+            "list AzureIdentityBinding",
+            "get AzureIdentity api-mi",
+            "get AzureIdentity api-mi uncached"
+        ]
+    );
+}
+
+#[test]
+fn spec_8_3_the_pod_is_mutated_with_the_client_id_and_the_proxy_and_told_the_three_steps() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    let pod = mutated(&response);
+    assert!(
+        env_of(pod, "containers", 0).contains(&("AZURE_CLIENT_ID".into(), MI.into())),
+        "{pod}"
+    );
+    assert_eq!(
+        container_names(pod, "initContainers"),
+        ["azwi-proxy", "azwi-proxy-init"]
+    );
+    let warnings = warnings(&response);
+    for needle in [
+        "migrated from AAD Pod Identity (AzureIdentityBinding \"api\")",
+        "1/3 annotate ServiceAccount sa with azure.workload.identity/client-id: 7b2c4a8e",
+        "2/3 federate subject system:serviceaccount:ns1:sa",
+        "3/3 replace label aadpodidbinding with azure.workload.identity/use",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(needle)),
+            "{needle}: {warnings:?}"
+        );
+    }
+    assert_eq!(
+        kinds(&fake),
+        [
+            "list AzureIdentityBinding",
+            "get AzureIdentity api-mi",
+            "get ServiceAccount sa"
+        ]
+    );
+}
+
+#[test]
+fn spec_8_3_the_service_accounts_client_id_wins_with_a_warning() {
+    let fake = cluster(json!({ "azure.workload.identity/client-id": CLIENT }));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    let pod = mutated(&response);
+    assert!(env_of(pod, "containers", 0).contains(&("AZURE_CLIENT_ID".into(), CLIENT.into())));
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("uses the client ID of ServiceAccount sa")),
+        "{response:?}"
+    );
+}
+
+#[test]
+fn spec_8_3_every_proxy_rule_applies() {
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({ "proxy": { "allowedNamespaces": ["other"] } })),
+        &cluster(json!({})),
+    );
+    assert_rejected(&response, 403, "may not request the proxy");
+    let mut host = legacy_pod("api");
+    host["spec"]["hostNetwork"] = json!(true);
+    assert_rejected(
+        &run(
+            pod_request("ns1", host),
+            migrate(json!({})),
+            &cluster(json!({})),
+        ),
+        400,
+        "hostNetwork",
+    );
+}
+
+#[rstest::rstest]
+#[case::several(bindings(&[("a", "api", "api-mi"), ("b", "api", "api-mi")]), identity(MI), "2 AzureIdentityBindings select it (\"a, b\")")]
+#[case::empty_client_id(bindings(&[("api", "api", "api-mi")]), identity(" "), "AzureIdentity \"api-mi\" has no spec.clientID")]
+fn spec_8_4_what_aad_pod_identity_could_not_serve_is_admitted_unchanged_with_a_warning(
+    #[case] list: Result<Vec<u8>, String>,
+    #[case] identity: Result<Vec<u8>, String>,
+    #[case] needle: &str,
+) {
+    let fake = FakeCluster::new()
+        .with_list("AzureIdentityBinding", "ns1", list)
+        .with_object("AzureIdentity", "ns1", "api-mi", identity);
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(
+        warnings(&response).iter().any(|w| w.contains(needle)),
+        "{response:?}"
+    );
+}
+
+#[test]
+fn spec_8_4_a_host_failure_is_rejected_with_500() {
+    let fake = FakeCluster::new().with_list(
+        "AzureIdentityBinding",
+        "ns1",
+        Err("forbidden: cannot list".into()),
+    );
+    assert_rejected(
+        &run(
+            pod_request("ns1", legacy_pod("api")),
+            migrate(json!({})),
+            &fake,
+        ),
+        500,
+        "cannot list",
+    );
+    let fake = FakeCluster::new()
+        .with_list(
+            "AzureIdentityBinding",
+            "ns1",
+            bindings(&[("api", "api", "api-mi")]),
+        )
+        .with_object(
+            "AzureIdentity",
+            "ns1",
+            "api-mi",
+            Err("connection refused".into()),
+        );
+    assert_rejected(
+        &run(
+            pod_request("ns1", legacy_pod("api")),
+            migrate(json!({})),
+            &fake,
+        ),
+        500,
+        "connection refused",
+    );
+}
+
+#[test]
+fn spec_8_5_the_allowlist_applies_and_no_binding_review_is_asked() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({ "allowedClientIds": { "ns1": [CLIENT] } })),
+        &fake,
+    );
+    assert_rejected(
+        &response,
+        403,
+        "spec.clientID of AzureIdentity \"ns1/api-mi\"",
+    );
+    assert!(!kinds(&fake).iter().any(|k| k.starts_with("can_i")));
+}
+
+#[test]
+fn spec_8_6_validate_only_and_templates_only_warn() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({ "mutate": false })),
+        &fake,
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(warnings(&response).iter().any(|w| {
+        w.contains("not mutated here; to move it from AAD Pod Identity") && w.contains(MI)
+    }));
+    let template = legacy_pod("api");
+    let deployment = json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": { "name": "api" }, "spec": { "template": template } });
+    let response = run(
+        request("apps", "Deployment", "ns1", "CREATE", deployment),
+        migrate(json!({})),
+        &cluster(json!({})),
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.starts_with("Deployment api template: 1/3 annotate ServiceAccount sa")),
+        "{response:?}"
+    );
+}
+
+#[test]
+fn spec_8_8_host_calls_come_in_a_fixed_order() {
+    let mut pod = legacy_pod("api");
+    pod["spec"]["volumes"] = json!([{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv" } } }]);
+    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": { "clientID": MI, "useAzureTokenProxy": "true" } } });
+    let fake = cluster(json!({}))
+        .with_object(
+            "SecretProviderClass",
+            "ns1",
+            "kv",
+            Ok(spc.to_string().into_bytes()),
+        )
+        .with_review(
+            "system:serviceaccount:ns1:sa",
+            MI,
+            Ok(br#"{"allowed":true}"#.to_vec()),
+        );
+    let response = run(pod_request("ns1", pod), migrate(json!({})), &fake);
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(
+        kinds(&fake),
+        [
+            "list AzureIdentityBinding",
+            "get AzureIdentity api-mi",
+            "get ServiceAccount sa",
+            "get SecretProviderClass kv",
+            format!("can_i {MI}").as_str()
+        ]
+    );
+}
