@@ -375,7 +375,7 @@ fn validate(manifest: &Manifest) -> Result<(), String> {
             crd(value, POLICY_SERVER_SPEC, POLICY_SERVER_REQUIRED)
         }
         (api_version, kind) => Err(format!(
-            "{api_version} {kind}: no schema for this kind in tests/examples.rs; add it"
+            "{api_version} {kind}: no schema for this kind in tests/registration/examples.rs; add it"
         )),
     }
 }

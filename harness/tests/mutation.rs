@@ -1,5 +1,6 @@
 //! SPEC §4 through the real wasm: one named fixture per rule, asserted on the pod the API
 //! server would store (the request's object with the harness's patch applied).
+//! The §4.11 warnings and cross-checks of an opted-in pod are here too.
 
 mod common;
 
@@ -8,7 +9,9 @@ use common::*;
 use serde_json::{Value, json};
 
 const CLIENT: &str = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
+
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
 const CLASSIC_TOKEN: &str = "/var/run/secrets/azure/tokens/azure-identity-token";
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -483,21 +486,31 @@ fn rerun(request: &str, settings: &str, store: fn(&mut Value)) -> Outcome {
     )
 }
 
+/// SPEC §4.9 on the real wasm: the policy's output, evaluated again as it is and after the API
+/// server's defaulting, yields no patch, in every layout and proxy flavour.
 #[test]
-fn spec_4_9_policy_on_its_own_output_yields_no_patch() {
+fn spec_4_9_the_policys_output_rerun_as_is_or_defaulted_yields_no_patch() {
     for (request, settings) in [
         ("pod/labelled.json", "settings/default.json"),
+        ("pod/labelled.json", "settings/v16.json"),
+        ("pod/labelled.json", "settings/v161.json"),
+        ("pod/proxy.json", "settings/default.json"),
         ("pod/proxy.json", "settings/v16.json"),
         ("pod/proxy.json", "settings/proxy-not-native.json"),
         ("pod/future-fields.json", "settings/default.json"),
     ] {
-        let second = rerun(request, settings, |_| {});
-        assert!(second.allowed(), "{request}");
-        assert_eq!(
-            second.patch(),
-            None,
-            "{request} with {settings} is not idempotent"
-        );
+        for (how, store) in [
+            ("as is", (|_| {}) as fn(&mut Value)),
+            ("defaulted", api_server_defaults),
+        ] {
+            let second = rerun(request, settings, store);
+            assert!(second.allowed(), "{request} with {settings}, {how}");
+            assert_eq!(
+                second.patch(),
+                None,
+                "{request} with {settings}, {how}: not idempotent"
+            );
+        }
     }
 }
 
@@ -526,25 +539,6 @@ fn spec_4_9_defaulted_fixture_is_the_policys_own_output_plus_defaults() {
     assert!(again.allowed());
     assert_eq!(again.patch(), None);
     assert!(again.warnings().is_empty(), "{:?}", again.warnings());
-}
-
-#[test]
-fn spec_4_9_defaulted_rerun_yields_no_patch_in_every_layout() {
-    for (request, settings) in [
-        ("pod/labelled.json", "settings/default.json"),
-        ("pod/labelled.json", "settings/v16.json"),
-        ("pod/labelled.json", "settings/v161.json"),
-        ("pod/proxy.json", "settings/default.json"),
-        ("pod/proxy.json", "settings/proxy-not-native.json"),
-    ] {
-        let second = rerun(request, settings, api_server_defaults);
-        assert!(second.allowed(), "{request} with {settings}");
-        assert_eq!(
-            second.patch(),
-            None,
-            "{request} with {settings}: defaults are no difference"
-        );
-    }
 }
 
 #[test]
@@ -602,5 +596,93 @@ fn spec_4_8_identity_binding_configmap_ca_v16() {
     assert_eq!(
         sources[1],
         json!({ "configMap": { "name": "aks-identity-binding-ca", "items": [{ "key": "ca.crt", "path": "ca-cert/ca.crt" }], "optional": false } })
+    );
+}
+
+#[test]
+fn spec_4_11_annotations_without_label_and_typos_warn() {
+    let out = eval_clean(
+        "pod/annotations-without-label.json",
+        "settings/default.json",
+        Some("sessions/empty.yml"),
+    );
+    assert!(out.allowed());
+    assert_eq!(out.patch(), None);
+    let w = out.warnings();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("add label azure.workload.identity/use: \"true\" to the pod")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("did you mean azure.workload.identity/skip-containers?")),
+        "{w:?}"
+    );
+    assert!(w.iter().all(|w| w.chars().count() <= 256), "{w:?}");
+}
+
+#[test]
+fn spec_4_11_labelled_pod_without_client_id_warns() {
+    let out = eval_clean(
+        "pod/labelled-default-sa.json",
+        "settings/default.json",
+        Some("sessions/default-sa-no-client-id.yml"),
+    );
+    assert!(out.allowed());
+    assert!(
+        out.warnings()
+            .iter()
+            .any(|w| w.contains("azure.workload.identity/client-id")
+                && w.contains("without a client ID")),
+        "{:?}",
+        out.warnings()
+    );
+}
+
+#[test]
+fn spec_4_11_windows_node_selector_warns_and_windows_proxy_is_rejected() {
+    let warn = eval_clean(
+        "pod/windows-node-selector.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
+    assert!(warn.allowed());
+    assert!(
+        warn.warnings().iter().any(|w| w.contains("spec.os.name")),
+        "{:?}",
+        warn.warnings()
+    );
+    let proxy = eval_clean(
+        "pod/proxy-windows.json",
+        "settings/default.json",
+        "sessions/workload-sa.yml",
+    );
+    assert_eq!(proxy.status_code(), Some(400));
+    assert!(
+        proxy
+            .message()
+            .contains("azure.workload.identity/inject-proxy-sidecar")
+            && proxy.message().contains("Linux-only"),
+        "{}",
+        proxy.message()
+    );
+}
+
+#[test]
+fn spec_4_11_csi_client_id_mismatch_warns() {
+    let out = eval_clean(
+        "pod/csi-labelled.json",
+        "settings/default.json",
+        "sessions/csi-labelled-allowed.yml",
+    );
+    assert!(out.allowed());
+    assert!(
+        out.warnings()
+            .iter()
+            .any(|w| w.contains("align the client IDs")
+                && w.contains("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")),
+        "{:?}",
+        out.warnings()
     );
 }
