@@ -527,30 +527,27 @@ fn spec_3_default_proxy_images_are_on_the_v2_path() {
     );
 }
 
-#[test]
-fn spec_1_proxy_annotation_false_or_unclear_does_not_inject() {
-    for (value, warns) in [("false", false), ("FALSE", false), ("yes", true)] {
-        let response = run(
-            pod_request(
-                "ns1",
-                proxy_pod(json!({ "azure.workload.identity/inject-proxy-sidecar": value })),
-            ),
-            settings(json!({})),
-            &cluster_with_sa("ns1", "sa"),
-        );
-        let pod = mutated(&response);
-        assert_eq!(
-            container_names(pod, "initContainers"),
-            ["init-container"],
-            "{value}"
-        );
-        let warned = response
-            .warnings
-            .unwrap_or_default()
-            .iter()
-            .any(|w| w.contains("to true or false"));
-        assert_eq!(warned, warns, "{value}");
-    }
+#[rstest::rstest]
+#[case::false_is_off("false", false)]
+#[case::upper_case_false_is_off("FALSE", false)]
+#[case::unclear_value_warns("yes", true)]
+fn spec_1_proxy_annotation_false_or_unclear_does_not_inject(
+    #[case] value: &str,
+    #[case] warns: bool,
+) {
+    let response = run(
+        pod_request("ns1", proxy_pod(json!({ PROXY: value }))),
+        settings(json!({})),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    let pod = mutated(&response);
+    assert_eq!(container_names(pod, "initContainers"), ["init-container"]);
+    let warned = response
+        .warnings
+        .unwrap_or_default()
+        .iter()
+        .any(|w| w.contains("to true or false"));
+    assert_eq!(warned, warns);
 }
 
 // Upstream TestHandle "restart policy in init container" (upstream issue #1312).

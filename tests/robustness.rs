@@ -384,22 +384,19 @@ fn sa_bytes() -> Vec<u8> {
         .into_bytes()
 }
 
-#[test]
-fn spec_9_malformed_pods_are_rejected_not_panicked() {
-    for object in [
-        json!("a string"),
-        json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": 5 }),
-        json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": { "containers": [1] } }),
-        json!({ "metadata": { "labels": 7 } }),
-    ] {
-        let response = run(
-            pod_request("ns1", object.clone()),
-            settings(json!({})),
-            &cluster_with_sa("ns1", "default"),
-        );
-        assert!(!response.accepted, "{object}");
-        assert_eq!(response.code, Some(400), "{object}");
-    }
+#[rstest::rstest]
+#[case::object_is_a_string(json!("a string"))]
+#[case::spec_is_a_number(json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": 5 }))]
+#[case::container_is_a_number(json!({ "metadata": { "labels": { "azure.workload.identity/use": "true" } }, "spec": { "containers": [1] } }))]
+#[case::labels_are_a_number(json!({ "metadata": { "labels": 7 } }))]
+fn spec_9_malformed_pods_are_rejected_not_panicked(#[case] object: Value) {
+    let response = run(
+        pod_request("ns1", object),
+        settings(json!({})),
+        &cluster_with_sa("ns1", "default"),
+    );
+    assert!(!response.accepted, "{response:?}");
+    assert_eq!(response.code, Some(400), "{response:?}");
 }
 
 /// Engines write `kind` before `object`, so a Pod is read with the envelope; a request that

@@ -133,7 +133,7 @@ fn spec_6_csi_allowed_denied_missing_and_skipped() {
     for (session, allowed, code) in [
         ("sessions/csi-allowed.yml", true, None),
         ("sessions/csi-denied.yml", false, Some(403)),
-        // "True" is on, as Go's strconv.ParseBool reads it (revision 1 skipped the review)
+        // "True" is on, as Go's strconv.ParseBool reads it
         (
             "sessions/csi-flag-capital-true-denied.yml",
             false,
