@@ -291,3 +291,20 @@ fn spec_3_token_proxy_url_the_sdks_refuse_is_invalid(#[case] url: &str) {
             .unwrap_or_default();
     assert!(error.starts_with("identityBinding.tokenProxy:"), "{error}");
 }
+
+/// The examples ship a placeholder tenant: a user who forgets to set theirs gets a refusal that
+/// says what to put there, not pods with somebody else's tenant.
+#[rstest]
+#[case::the_examples_placeholder("<your-tenant-id>")]
+#[case::any_angle_bracketed_value("<tenant>")]
+fn spec_3_placeholder_tenant_is_refused_with_what_to_put_there(#[case] tenant: &str) {
+    let error = parse(json!({ "tenantId": tenant }))
+        .err()
+        .unwrap_or_default();
+    assert!(error.starts_with("tenantId: \""), "{error}");
+    assert!(error.contains("is a placeholder"), "{error}");
+    assert!(
+        error.contains("az account show --query tenantId -o tsv"),
+        "{error}"
+    );
+}

@@ -28,6 +28,14 @@ impl Settings {
                  annotation); set it, or set mutate: false for validate-only mode"
                     .to_owned(),
             ),
+            // The shipped examples carry a placeholder, so that a forgotten tenant is refused
+            // here instead of reaching pods as somebody else's tenant.
+            Some(tenant) if tenant.starts_with('<') && tenant.ends_with('>') => errors.push(format!(
+                "tenantId: {} is a placeholder; put your Microsoft Entra tenant ID there (a GUID: \
+                 `az account show --query tenantId -o tsv` prints it) or its domain, such as \
+                 contoso.onmicrosoft.com",
+                quote(tenant)
+            )),
             Some(tenant) if !is_guid(tenant) && !is_dns_domain(tenant) => errors.fail(
                 "tenantId",
                 tenant,

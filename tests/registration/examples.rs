@@ -55,6 +55,11 @@ enum Field {
 
 use Field::*;
 
+/// What the shipped ClusterAdmissionPolicies carry as `tenantId`: refused until replaced.
+const TENANT_PLACEHOLDER: &str = "<your-tenant-id>";
+/// The test tenant of the offline demos (`examples/*/settings.yml`): nobody's.
+const DEMO_TENANT: &str = "11111111-1111-1111-1111-111111111111";
+
 /// `ClusterAdmissionPolicy` (policies.kubewarden.io/v1) `spec`: every property of
 /// `spec.versions[name=v1].schema.openAPIV3Schema.properties.spec` in kubewarden-controller
 /// v1.35.0, `config/crd/bases/policies.kubewarden.io_clusteradmissionpolicies.yaml` (Go types:
@@ -365,11 +370,33 @@ fn validate(manifest: &Manifest) -> Result<(), String> {
         .and_then(|()| {
             let settings = value.pointer("/spec/settings").cloned();
             let settings = settings.unwrap_or_else(|| serde_json::json!({}));
-            azure_workload_identity_policy::settings::parse_and_check(
-                settings.to_string().as_bytes(),
-            )
-            .map(drop)
-            .map_err(|e| format!("spec.settings are refused by the policy: {e}"))
+            let check = |settings: &Value| {
+                azure_workload_identity_policy::settings::parse_and_check(
+                    settings.to_string().as_bytes(),
+                )
+            };
+            // A placeholder tenant must be refused, saying what to put there; with a real one
+            // the settings must be accepted.
+            let Some(placeholder) = settings.get("tenantId").and_then(Value::as_str) else {
+                return check(&settings)
+                    .map(drop)
+                    .map_err(|e| format!("spec.settings are refused by the policy: {e}"));
+            };
+            if placeholder != TENANT_PLACEHOLDER {
+                return Err(format!(
+                    "spec.settings.tenantId is {placeholder:?}; ship {TENANT_PLACEHOLDER:?}, \
+                     which the policy refuses until the user puts their own tenant there"
+                ));
+            }
+            match check(&settings) {
+                Err(e) if e.contains("is a placeholder; put your Microsoft Entra tenant ID") => {}
+                other => return Err(format!("the placeholder tenant is not refused: {other:?}")),
+            }
+            let mut real = settings.clone();
+            real["tenantId"] = Value::from(DEMO_TENANT);
+            check(&real)
+                .map(drop)
+                .map_err(|e| format!("spec.settings are refused by the policy: {e}"))
         }),
         ("policies.kubewarden.io/v1", "PolicyServer") => {
             crd(value, POLICY_SERVER_SPEC, POLICY_SERVER_REQUIRED)
@@ -590,10 +617,20 @@ fn demo_settings_are_the_settings_of_a_policy_in_the_same_directory() {
             .unwrap_or_else(|e| panic!("examples/{name}/settings.yml: {e}"));
         azure_workload_identity_policy::settings::parse_and_check(settings.to_string().as_bytes())
             .unwrap_or_else(|e| panic!("examples/{name}/settings.yml is refused: {e}"));
+        // The demo runs with a test tenant where the manifest carries the placeholder.
+        let as_shipped = |m: &Manifest| {
+            let mut shipped = m.value.pointer("/spec/settings").cloned();
+            if let Some(tenant) = shipped.as_mut().and_then(|s| s.get_mut("tenantId"))
+                && tenant == TENANT_PLACEHOLDER
+            {
+                *tenant = Value::from(DEMO_TENANT);
+            }
+            shipped
+        };
         assert!(
             manifests.iter().any(|m| m.dir == name
                 && m.kind() == "ClusterAdmissionPolicy"
-                && m.value.pointer("/spec/settings") == Some(&settings)),
+                && as_shipped(m) == Some(settings.clone())),
             "examples/{name}/settings.yml is not the settings of any ClusterAdmissionPolicy in \
              examples/{name}"
         );
