@@ -37,11 +37,9 @@ pub struct Metadata {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// Any object, read for its kind and metadata only.
+/// Any object, read for its metadata only.
 #[derive(Deserialize, Default, Debug)]
 pub struct Object {
-    #[serde(default)]
-    pub kind: Option<String>,
     #[serde(default)]
     pub metadata: Metadata,
 }

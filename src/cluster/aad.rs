@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::ListResourcesByNamespaceRequest;
 use serde::Deserialize;
 
-use super::lookups::{LookupError, Lookups, expect_kind};
+use super::lookups::{LookupError, Lookups};
 use crate::names;
 
 /// What the policy reads of an `aadpodidentity.k8s.io/v1` AzureIdentityBinding.
@@ -49,13 +49,6 @@ struct BindingSpec {
 }
 
 #[derive(Deserialize)]
-struct Identity {
-    kind: Option<String>,
-    #[serde(default)]
-    spec: IdentitySpec,
-}
-
-#[derive(Deserialize, Default)]
 struct IdentitySpec {
     #[serde(default, rename = "clientID")]
     client_id: String,
@@ -102,16 +95,11 @@ impl Lookups<'_> {
         namespace: &str,
         name: &str,
     ) -> Result<String, LookupError> {
-        let bytes = self.fetch(
-            names::AAD_API_VERSION,
-            names::AAD_IDENTITY_KIND,
-            namespace,
-            name,
-            &["apiVersion", "kind", "metadata.name", "spec.clientID"],
-        )?;
-        let identity: Identity =
-            serde_json::from_slice(&bytes).map_err(|e| LookupError::Malformed(e.to_string()))?;
-        expect_kind(identity.kind.as_deref(), names::AAD_IDENTITY_KIND)?;
-        Ok(identity.spec.client_id.trim().to_owned())
+        let kind = (names::AAD_API_VERSION, names::AAD_IDENTITY_KIND);
+        let masks = ["apiVersion", "kind", "metadata.name", "spec.clientID"];
+        let (_, spec) = self.get::<IdentitySpec>(kind, namespace, name, &masks)?;
+        Ok(spec
+            .map(|s| s.client_id.trim().to_owned())
+            .unwrap_or_default())
     }
 }

@@ -8,9 +8,9 @@ use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     SubjectAccessReview,
 };
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use crate::names;
-use crate::object::Object;
 use crate::verdict::Rejection;
 
 /// The raw host capabilities. Implementations return the host's answer bytes, or its error text.
@@ -65,47 +65,38 @@ impl ServiceAccount {
 }
 
 /// The fields of a SecretProviderClass the CSI check reads.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 pub struct SecretProviderClass {
-    pub name: String,
+    #[serde(default)]
     pub provider: String,
+    #[serde(default)]
     pub parameters: BTreeMap<String, String>,
 }
 
 /// A SubjectAccessReview answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AccessDecision {
     pub allowed: bool,
+    #[serde(default)]
     pub reason: String,
 }
 
+/// An object as `get_resource` answers it: its kind, metadata and spec.
 #[derive(Deserialize)]
-struct SpcObject {
+pub(super) struct Fetched<S> {
     kind: Option<String>,
     #[serde(default)]
-    spec: SpcSpec,
+    metadata: crate::object::Metadata,
+    spec: Option<S>,
 }
 
-#[derive(Deserialize, Default)]
-struct SpcSpec {
-    #[serde(default)]
-    provider: String,
-    #[serde(default)]
-    parameters: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct SarStatus {
-    allowed: bool,
-    #[serde(default)]
-    reason: String,
-}
+/// `(kind, namespace, name)` of a fetched object.
+type ObjectKey = (String, String, String);
 
 /// Typed, memoized lookups for one evaluation: at most one answer per object and per review.
 pub struct Lookups<'c> {
     pub(super) cluster: &'c dyn Cluster,
-    service_accounts: RefCell<HashMap<(String, String), Result<ServiceAccount, LookupError>>>,
-    provider_classes: RefCell<HashMap<(String, String), Result<SecretProviderClass, LookupError>>>,
+    objects: RefCell<HashMap<ObjectKey, Result<Vec<u8>, LookupError>>>,
     reviews: RefCell<HashMap<SubjectAccessReview, Result<AccessDecision, LookupError>>>,
 }
 
@@ -113,8 +104,7 @@ impl<'c> Lookups<'c> {
     pub fn new(cluster: &'c dyn Cluster) -> Self {
         Self {
             cluster,
-            service_accounts: RefCell::default(),
-            provider_classes: RefCell::default(),
+            objects: RefCell::default(),
             reviews: RefCell::default(),
         }
     }
@@ -124,38 +114,18 @@ impl<'c> Lookups<'c> {
         namespace: &str,
         name: &str,
     ) -> Result<ServiceAccount, LookupError> {
-        let key = (namespace.to_owned(), name.to_owned());
-        if let Some(hit) = self.service_accounts.borrow().get(&key) {
-            return hit.clone();
-        }
-        let result = self
-            .fetch(
-                "v1",
-                "ServiceAccount",
-                namespace,
-                name,
-                &[
-                    "apiVersion",
-                    "kind",
-                    "metadata.name",
-                    "metadata.namespace",
-                    "metadata.annotations",
-                ],
-            )
-            .and_then(|bytes| {
-                let object: Object = serde_json::from_slice(&bytes)
-                    .map_err(|e| LookupError::Malformed(e.to_string()))?;
-                expect_kind(object.kind.as_deref(), "ServiceAccount")?;
-                Ok(ServiceAccount {
-                    namespace: namespace.to_owned(),
-                    name: name.to_owned(),
-                    annotations: object.metadata.annotations,
-                })
-            });
-        self.service_accounts
-            .borrow_mut()
-            .insert(key, result.clone());
-        result
+        let masks = ["apiVersion", "kind", "metadata.name", "metadata.namespace"];
+        let (metadata, _) = self.get::<IgnoredAny>(
+            ("v1", "ServiceAccount"),
+            namespace,
+            name,
+            &[&masks[..], &["metadata.annotations"]].concat(),
+        )?;
+        Ok(ServiceAccount {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            annotations: metadata.annotations,
+        })
     }
 
     pub fn secret_provider_class(
@@ -163,38 +133,16 @@ impl<'c> Lookups<'c> {
         namespace: &str,
         name: &str,
     ) -> Result<SecretProviderClass, LookupError> {
-        let key = (namespace.to_owned(), name.to_owned());
-        if let Some(hit) = self.provider_classes.borrow().get(&key) {
-            return hit.clone();
-        }
-        let result = self
-            .fetch(
-                names::SPC_API_VERSION,
-                names::SPC_KIND,
-                namespace,
-                name,
-                &[
-                    "apiVersion",
-                    "kind",
-                    "metadata.name",
-                    "spec.provider",
-                    "spec.parameters",
-                ],
-            )
-            .and_then(|bytes| {
-                let spc: SpcObject = serde_json::from_slice(&bytes)
-                    .map_err(|e| LookupError::Malformed(e.to_string()))?;
-                expect_kind(spc.kind.as_deref(), names::SPC_KIND)?;
-                Ok(SecretProviderClass {
-                    name: name.to_owned(),
-                    provider: spc.spec.provider,
-                    parameters: spc.spec.parameters,
-                })
-            });
-        self.provider_classes
-            .borrow_mut()
-            .insert(key, result.clone());
-        result
+        let masks = [
+            "apiVersion",
+            "kind",
+            "metadata.name",
+            "spec.provider",
+            "spec.parameters",
+        ];
+        let kind = (names::SPC_API_VERSION, names::SPC_KIND);
+        let (_, spec) = self.get(kind, namespace, name, &masks)?;
+        Ok(spec.unwrap_or_default())
     }
 
     /// Ask whether `user` (with `groups`) may `verb` the cluster-scoped `resource` in `group`;
@@ -228,17 +176,9 @@ impl<'c> Lookups<'c> {
                 subject_access_review: review.clone(),
                 disable_cache,
             };
-            self.cluster
-                .can_i(&request)
-                .map_err(LookupError::Host)
-                .and_then(|bytes| {
-                    let status: SarStatus = serde_json::from_slice(&bytes)
-                        .map_err(|e| LookupError::Malformed(e.to_string()))?;
-                    Ok(AccessDecision {
-                        allowed: status.allowed,
-                        reason: status.reason,
-                    })
-                })
+            let bytes = self.cluster.can_i(&request).map_err(LookupError::Host)?;
+            serde_json::from_slice::<AccessDecision>(&bytes)
+                .map_err(|e| LookupError::Malformed(e.to_string()))
         };
         // A denial may be the host's cache speaking: a RoleBinding created just before its pod
         // is not in it yet. Ask once more past the cache (SPEC §6); an error is not retried.
@@ -250,33 +190,44 @@ impl<'c> Lookups<'c> {
         result
     }
 
-    /// `get_resource`, then once more without the host's cache when the first try failed
-    /// (an object created just before its pod may not be cached yet).
-    pub(super) fn fetch(
+    /// Object `namespace/name` of `(api_version, kind)`, read for its metadata and `spec`,
+    /// asking for `masks` only. Memoized; a failed first try is asked once more without the
+    /// host's cache (an object created just before its pod may not be cached yet).
+    pub(super) fn get<S: for<'de> Deserialize<'de>>(
         &self,
-        api_version: &str,
-        kind: &str,
+        (api_version, kind): (&str, &str),
         namespace: &str,
         name: &str,
         masks: &[&str],
-    ) -> Result<Vec<u8>, LookupError> {
-        let request = |disable_cache| GetResourceRequest {
-            api_version: api_version.to_owned(),
-            kind: kind.to_owned(),
-            name: name.to_owned(),
-            namespace: Some(namespace.to_owned()),
-            disable_cache,
-            field_masks: Some(
-                masks
-                    .iter()
-                    .map(|m| (*m).to_owned())
-                    .collect::<BTreeSet<_>>(),
-            ),
-        };
-        self.cluster
-            .get_resource(&request(false))
-            .or_else(|_| self.cluster.get_resource(&request(true)))
-            .map_err(classify)
+    ) -> Result<(crate::object::Metadata, Option<S>), LookupError> {
+        let key = (kind.to_owned(), namespace.to_owned(), name.to_owned());
+        let cached = self.objects.borrow().get(&key).cloned();
+        let bytes = cached.unwrap_or_else(|| {
+            let request = |disable_cache| GetResourceRequest {
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+                name: name.to_owned(),
+                namespace: Some(namespace.to_owned()),
+                disable_cache,
+                field_masks: Some(
+                    masks
+                        .iter()
+                        .map(|m| (*m).to_owned())
+                        .collect::<BTreeSet<_>>(),
+                ),
+            };
+            let answer = self
+                .cluster
+                .get_resource(&request(false))
+                .or_else(|_| self.cluster.get_resource(&request(true)))
+                .map_err(classify);
+            self.objects.borrow_mut().insert(key, answer.clone());
+            answer
+        })?;
+        let object: Fetched<S> =
+            serde_json::from_slice(&bytes).map_err(|e| LookupError::Malformed(e.to_string()))?;
+        expect_kind(object.kind.as_deref(), kind)?;
+        Ok((object.metadata, object.spec))
     }
 }
 
