@@ -73,15 +73,39 @@ fn metadata_declares_what_the_policy_calls() {
         .flatten()
         .filter_map(|v| v.as_str())
         .collect();
-    // SPEC §8: `legacyPodIdentity: migrate` lists the namespace's AzureIdentityBindings.
+    // SPEC §8: `legacyPodIdentity: migrate` lists the AzureIdentityBindings of every
+    // namespace, as AAD Pod Identity's MIC matches them; nothing lists by namespace.
     assert_eq!(
         caps,
         [
             "kubernetes/get_resource",
             "kubernetes/can_i",
-            "kubernetes/list_resources_by_namespace"
+            "kubernetes/list_resources_all"
         ]
     );
+    // SPEC §4.12, §11: pods CREATE and the ephemeral-container subresource's UPDATE, which a
+    // rule for `pods` alone does not match.
+    let sends = |resource: &str, operation: &str| {
+        metadata["rules"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .any(|rule| {
+                let has = |key: &str, item: &str| {
+                    rule[key]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .any(|v| v.as_str() == Some(item))
+                };
+                has("apiGroups", "")
+                    && has("apiVersions", "v1")
+                    && has("resources", resource)
+                    && has("operations", operation)
+            })
+    };
+    assert!(sends("pods", "CREATE"));
+    assert!(sends("pods/ephemeralcontainers", "UPDATE"));
     let kinds: Vec<(&str, &str)> = metadata["contextAwareResources"]
         .as_sequence()
         .into_iter()
@@ -133,6 +157,7 @@ fn every_setting_is_documented() {
         "secretsStoreCsi.authorize",
         "allowedClientIds",
         "legacyPodIdentity",
+        "legacyPodIdentityForceNamespaced",
         "verifyInjection",
     ];
     let questions =

@@ -147,8 +147,9 @@ fn spec_8_7_metadata_grants_the_aad_pod_identity_resources() {
         );
     }
     let capabilities = format!("{:?}", metadata["hostCapabilities"]);
+    // §8.1: the bindings of every namespace, in one list.
     assert!(
-        capabilities.contains("list_resources_by_namespace")
+        capabilities.contains("kubernetes/list_resources_all")
             || capabilities.contains("kubernetes/*"),
         "{capabilities}"
     );
