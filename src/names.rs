@@ -69,3 +69,5 @@ pub const SPC_KIND: &str = "SecretProviderClass";
 pub const AAD_API_VERSION: &str = "aadpodidentity.k8s.io/v1";
 pub const AAD_BINDING_KIND: &str = "AzureIdentityBinding";
 pub const AAD_IDENTITY_KIND: &str = "AzureIdentity";
+/// AzureIdentity annotation whose value `namespaced` limits it to its own namespace.
+pub const AAD_BEHAVIOR: &str = "aadpodidentity.k8s.io/Behavior";

@@ -128,7 +128,7 @@ fn spec_8_1_bindings_are_listed_and_matched_by_their_selector_exactly() {
     assert!(
         warnings(&response)
             .iter()
-            .any(|w| w.contains("no AzureIdentityBinding here selects aadpodidbinding=\"API\""))
+            .any(|w| w.contains("no AzureIdentityBinding selects aadpodidbinding=\"API\""))
     );
     assert_eq!(kinds(&fake), ["list AzureIdentityBinding"]);
 }
@@ -385,4 +385,136 @@ fn spec_8_8_host_calls_come_in_a_fixed_order() {
             format!("can_i {MI}").as_str()
         ]
     );
+}
+
+/// A cluster whose only binding for `api` lives in namespace `identities`, with its
+/// AzureIdentity there, annotated with `behavior` when given.
+fn cluster_elsewhere(behavior: Option<&str>) -> FakeCluster {
+    let mut identity = json!({ "apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentity",
+        "metadata": { "name": "api-mi" }, "spec": { "type": 0, "clientID": MI } });
+    if let Some(behavior) = behavior {
+        identity["metadata"]["annotations"] = json!({ "aadpodidentity.k8s.io/Behavior": behavior });
+    }
+    FakeCluster::new()
+        .with_list(
+            "AzureIdentityBinding",
+            "identities",
+            bindings(&[("api-binding", "api", "api-mi")]),
+        )
+        .with_object(
+            "AzureIdentity",
+            "identities",
+            "api-mi",
+            Ok(identity.to_string().into_bytes()),
+        )
+        .with_service_account("ns1", "sa", json!({}))
+}
+
+fn client_ids(pod: &Value) -> Vec<String> {
+    ["initContainers", "containers"]
+        .iter()
+        .flat_map(|list| pod["spec"][list].as_array().cloned().unwrap_or_default())
+        .flat_map(|c| c["env"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["name"] == "AZURE_CLIENT_ID")
+        .filter_map(|e| e["value"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// AAD Pod Identity's MIC matches a pod's label against the bindings of every namespace and
+/// looks the identity up in the binding's namespace; so does `migrate`.
+#[test]
+fn spec_8_1_a_binding_of_another_namespace_migrates_the_pod() {
+    let fake = cluster_elsewhere(None);
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(response.accepted, "{response:?}");
+    let pod = mutated(&response);
+    assert!(client_ids(pod).iter().all(|id| id == MI) && !client_ids(pod).is_empty());
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("(AzureIdentityBinding \"identities/api-binding\")")),
+        "{:?}",
+        warnings(&response)
+    );
+    let identity_lookup = fake.calls().into_iter().find_map(|c| match c {
+        Call::Get {
+            kind, namespace, ..
+        } if kind == "AzureIdentity" => Some(namespace),
+        _ => None,
+    });
+    assert_eq!(identity_lookup.as_deref(), Some("identities"));
+}
+
+#[test]
+fn spec_8_2_a_namespaced_identity_serves_only_its_own_namespace() {
+    let fake = cluster_elsewhere(Some("namespaced"));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("not migrated")
+                && w.contains("AzureIdentity \"api-mi\", which is namespaced")),
+        "{:?}",
+        warnings(&response)
+    );
+    assert_eq!(
+        kinds(&fake),
+        ["list AzureIdentityBinding", "get AzureIdentity api-mi"]
+    );
+}
+
+#[test]
+fn spec_8_2_a_namespaced_identity_in_the_pods_namespace_counts() {
+    let identity = json!({ "apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentity",
+        "metadata": { "name": "api-mi", "annotations": { "aadpodidentity.k8s.io/Behavior": "namespaced" } },
+        "spec": { "clientID": MI } });
+    let fake = FakeCluster::new()
+        .with_list(
+            "AzureIdentityBinding",
+            "ns1",
+            bindings(&[("api", "api", "api-mi")]),
+        )
+        .with_object(
+            "AzureIdentity",
+            "ns1",
+            "api-mi",
+            Ok(identity.to_string().into_bytes()),
+        )
+        .with_service_account("ns1", "sa", json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("api")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(client_ids(mutated(&response)).contains(&MI.to_owned()));
+}
+
+#[rstest::rstest]
+#[case::force_namespaced_drops_other_namespaces(true, false)]
+#[case::default_counts_every_namespace(false, true)]
+fn spec_8_1_legacy_pod_identity_force_namespaced(#[case] force: bool, #[case] migrated: bool) {
+    let fake = cluster_elsewhere(None);
+    let extra = json!({ "legacyPodIdentityForceNamespaced": force });
+    let response = run(pod_request("ns1", legacy_pod("api")), migrate(extra), &fake);
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(response.mutated_object.is_some(), migrated, "{response:?}");
+    if force {
+        assert!(warnings(&response)
+            .iter()
+            .any(|w| w.contains("no AzureIdentityBinding here selects aadpodidbinding=\"api\"")));
+        // Dropped before any lookup: the list is the only call.
+        assert_eq!(kinds(&fake), ["list AzureIdentityBinding"]);
+    }
 }

@@ -1,22 +1,34 @@
-//! AAD Pod Identity objects, read for `legacyPodIdentity: migrate` (SPEC §8): the namespace's
-//! AzureIdentityBindings, and the AzureIdentity one of them names.
+//! AAD Pod Identity objects, read for `legacyPodIdentity: migrate` (SPEC §8): the
+//! AzureIdentityBindings of every namespace, and the AzureIdentity one of them names.
 
 use std::collections::BTreeSet;
 
-use kubewarden_policy_sdk::host_capabilities::kubernetes::ListResourcesByNamespaceRequest;
+use kubewarden_policy_sdk::host_capabilities::kubernetes::ListAllResourcesRequest;
 use serde::Deserialize;
 
 use super::lookups::{LookupError, Lookups};
 use crate::names;
+use crate::object::Metadata;
 
 /// What the policy reads of an `aadpodidentity.k8s.io/v1` AzureIdentityBinding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AzureIdentityBinding {
+    pub namespace: String,
     pub name: String,
     /// The `aadpodidbinding` label value it serves.
     pub selector: String,
-    /// The AzureIdentity it binds, in the same namespace.
+    /// The AzureIdentity it binds, in the binding's namespace.
     pub azure_identity: String,
+}
+
+/// What the policy reads of an AzureIdentity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AzureIdentity {
+    /// `spec.clientID`, trimmed; empty when it has none.
+    pub client_id: String,
+    /// Annotated `aadpodidentity.k8s.io/Behavior: namespaced`: it serves only pods of its own
+    /// namespace (MIC's `IsNamespacedIdentity`).
+    pub namespaced: bool,
 }
 
 #[derive(Deserialize)]
@@ -28,15 +40,9 @@ struct List {
 #[derive(Deserialize)]
 struct Item {
     #[serde(default)]
-    metadata: ItemMeta,
+    metadata: Metadata,
     #[serde(default)]
     spec: BindingSpec,
-}
-
-#[derive(Deserialize, Default)]
-struct ItemMeta {
-    #[serde(default)]
-    name: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -55,25 +61,30 @@ struct IdentitySpec {
 }
 
 impl Lookups<'_> {
-    /// Every AzureIdentityBinding of `namespace`, in one list call. A list has no "missing":
-    /// any failure is the host's.
-    pub fn azure_identity_bindings(
-        &self,
-        namespace: &str,
-    ) -> Result<Vec<AzureIdentityBinding>, LookupError> {
-        let request = ListResourcesByNamespaceRequest {
+    /// Every AzureIdentityBinding of the cluster, in one list call, as AAD Pod Identity's MIC
+    /// matches them. A list has no "missing": any failure is the host's.
+    pub fn azure_identity_bindings(&self) -> Result<Vec<AzureIdentityBinding>, LookupError> {
+        let masks = [
+            "metadata.name",
+            "metadata.namespace",
+            "spec.azureIdentity",
+            "spec.selector",
+        ];
+        let request = ListAllResourcesRequest {
             api_version: names::AAD_API_VERSION.to_owned(),
             kind: names::AAD_BINDING_KIND.to_owned(),
-            namespace: namespace.to_owned(),
             label_selector: None,
             field_selector: None,
-            field_masks: Some(BTreeSet::from(
-                ["metadata.name", "spec.azureIdentity", "spec.selector"].map(str::to_owned),
-            )),
+            field_masks: Some(
+                masks
+                    .map(str::to_owned)
+                    .into_iter()
+                    .collect::<BTreeSet<_>>(),
+            ),
         };
         let bytes = self
             .cluster
-            .list_resources_by_namespace(&request)
+            .list_resources_all(&request)
             .map_err(LookupError::Host)?;
         let list: List =
             serde_json::from_slice(&bytes).map_err(|e| LookupError::Malformed(e.to_string()))?;
@@ -81,25 +92,36 @@ impl Lookups<'_> {
             .items
             .into_iter()
             .map(|item| AzureIdentityBinding {
-                name: item.metadata.name,
+                namespace: item.metadata.namespace.unwrap_or_default(),
+                name: item.metadata.name.unwrap_or_default(),
                 selector: item.spec.selector,
                 azure_identity: item.spec.azure_identity,
             })
             .collect())
     }
 
-    /// `spec.clientID` of AzureIdentity `namespace/name` (trimmed; empty when it has none),
-    /// with the uncached retry of SPEC §4.2.
-    pub fn azure_identity_client_id(
+    /// AzureIdentity `namespace/name`, with the uncached retry of SPEC §4.2.
+    pub fn azure_identity(
         &self,
         namespace: &str,
         name: &str,
-    ) -> Result<String, LookupError> {
+    ) -> Result<AzureIdentity, LookupError> {
         let kind = (names::AAD_API_VERSION, names::AAD_IDENTITY_KIND);
-        let masks = ["apiVersion", "kind", "metadata.name", "spec.clientID"];
-        let (_, spec) = self.get::<IdentitySpec>(kind, namespace, name, &masks)?;
-        Ok(spec
-            .map(|s| s.client_id.trim().to_owned())
-            .unwrap_or_default())
+        let masks = [
+            "apiVersion",
+            "kind",
+            "metadata.annotations",
+            "metadata.name",
+            "spec.clientID",
+        ];
+        let (metadata, spec) = self.get::<IdentitySpec>(kind, namespace, name, &masks)?;
+        Ok(AzureIdentity {
+            client_id: spec
+                .map(|s| s.client_id.trim().to_owned())
+                .unwrap_or_default(),
+            namespaced: metadata
+                .annotation(names::AAD_BEHAVIOR)
+                .is_some_and(|b| b == "namespaced"),
+        })
     }
 }

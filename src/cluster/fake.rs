@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
-    CanIRequest, GetResourceRequest, ListResourcesByNamespaceRequest,
+    CanIRequest, GetResourceRequest, ListAllResourcesRequest,
 };
 use serde_json::json;
 
@@ -20,10 +20,8 @@ pub enum Call {
         name: String,
         disable_cache: bool,
     },
-    List {
-        kind: String,
-        namespace: String,
-    },
+    /// A `list_resources_all` (every namespace).
+    List { kind: String },
     CanI {
         user: String,
         groups: Vec<String>,
@@ -37,7 +35,7 @@ pub enum Call {
 #[derive(Default)]
 pub struct FakeCluster {
     objects: HashMap<(String, String, String), Result<Vec<u8>, String>>,
-    lists: HashMap<(String, String), Result<Vec<u8>, String>>,
+    lists: Vec<(String, String, Result<Vec<u8>, String>)>,
     reviews: HashMap<(String, String), Result<Vec<u8>, String>>,
     /// Answers past the host's cache, where they differ from the cached ones.
     uncached_reviews: HashMap<(String, String), Result<Vec<u8>, String>>,
@@ -108,8 +106,9 @@ impl FakeCluster {
         self
     }
 
-    /// The answer of a `list_resources_by_namespace` of `kind` in `namespace`; without one,
-    /// an empty list.
+    /// The objects of `kind` in `namespace` (a list's JSON, whose items get `namespace` as
+    /// their `metadata.namespace` unless they name one), or an error. `list_resources_all`
+    /// answers every namespace's items in the order they were given, or the first error.
     pub fn with_list(
         mut self,
         kind: &str,
@@ -117,7 +116,7 @@ impl FakeCluster {
         answer: Result<Vec<u8>, String>,
     ) -> Self {
         self.lists
-            .insert((kind.to_owned(), namespace.to_owned()), answer);
+            .push((kind.to_owned(), namespace.to_owned(), answer));
         self
     }
 
@@ -171,21 +170,38 @@ impl Cluster for FakeCluster {
             .unwrap_or_else(|| Err(format!("no answer recorded for {}", attrs.resource)))
     }
 
-    fn list_resources_by_namespace(
-        &self,
-        request: &ListResourcesByNamespaceRequest,
-    ) -> Result<Vec<u8>, String> {
+    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String> {
         self.calls.borrow_mut().push(Call::List {
             kind: request.kind.clone(),
-            namespace: request.namespace.clone(),
         });
-        self.lists
-            .get(&(request.kind.clone(), request.namespace.clone()))
-            .cloned()
-            .unwrap_or_else(|| {
-                Ok(json!({ "apiVersion": request.api_version, "kind": format!("{}List", request.kind), "metadata": {}, "items": [] })
-                    .to_string()
-                    .into_bytes())
-            })
+        let mut items = Vec::new();
+        for (kind, namespace, answer) in &self.lists {
+            if *kind != request.kind {
+                continue;
+            }
+            let list: serde_json::Value = match answer {
+                Ok(bytes) => match serde_json::from_slice(bytes) {
+                    Ok(list) => list,
+                    Err(_) => return answer.clone(),
+                },
+                Err(e) => return Err(e.clone()),
+            };
+            let Some(list) = list.get("items").and_then(|i| i.as_array()) else {
+                // Not a list: answered as it is, for tests of malformed answers.
+                return answer.clone();
+            };
+            for item in list {
+                let mut item = item.clone();
+                if item.pointer("/metadata/namespace").is_none()
+                    && let Some(metadata) = item.get_mut("metadata").and_then(|m| m.as_object_mut())
+                {
+                    metadata.insert("namespace".into(), json!(namespace));
+                }
+                items.push(item);
+            }
+        }
+        Ok(json!({ "apiVersion": request.api_version, "kind": format!("{}List", request.kind), "metadata": {}, "items": items })
+            .to_string()
+            .into_bytes())
     }
 }

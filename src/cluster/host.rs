@@ -2,7 +2,7 @@
 //! the policy-server (or kwctl).
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
-    CanIRequest, GetResourceRequest, ListResourcesByNamespaceRequest,
+    CanIRequest, GetResourceRequest, ListAllResourcesRequest,
 };
 
 use super::lookups::Cluster;
@@ -35,10 +35,7 @@ impl Cluster for HostCluster {
         Self::call("can_i", serde_json::to_vec(request))
     }
 
-    fn list_resources_by_namespace(
-        &self,
-        request: &ListResourcesByNamespaceRequest,
-    ) -> Result<Vec<u8>, String> {
-        Self::call("list_resources_by_namespace", serde_json::to_vec(request))
+    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String> {
+        Self::call("list_resources_all", serde_json::to_vec(request))
     }
 }

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
-    CanIRequest, GetResourceRequest, ListResourcesByNamespaceRequest, ResourceAttributes,
+    CanIRequest, GetResourceRequest, ListAllResourcesRequest, ResourceAttributes,
     SubjectAccessReview,
 };
 use serde::Deserialize;
@@ -17,11 +17,8 @@ use crate::verdict::Rejection;
 pub trait Cluster {
     fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String>;
     fn can_i(&self, request: &CanIRequest) -> Result<Vec<u8>, String>;
-    /// `kubernetes/list_resources_by_namespace`: an object list's JSON.
-    fn list_resources_by_namespace(
-        &self,
-        request: &ListResourcesByNamespaceRequest,
-    ) -> Result<Vec<u8>, String>;
+    /// `kubernetes/list_resources_all`: an object list's JSON, across all namespaces.
+    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String>;
 }
 
 /// Why a lookup failed; each variant maps to a rejection code (SPEC §9).

@@ -3,27 +3,34 @@
 //! AzureIdentity; the ServiceAccount and the rest come after, on the opted-in path.
 
 use super::facts::Pod;
-use crate::cluster::{LookupError, Lookups};
+use crate::cluster::{AzureIdentityBinding, LookupError, Lookups};
 use crate::format::quote;
 use crate::names;
+use crate::settings::Settings;
 use crate::verdict::Rejection;
 
 /// What the AAD Pod Identity objects say the pod's identity is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Migration {
-    /// The one AzureIdentityBinding that selects the pod.
+    /// The one AzureIdentityBinding that serves the pod, as warnings name it: its name, or
+    /// `<namespace>/<name>` when it lives in another namespace than the pod.
     pub binding: String,
-    /// The AzureIdentity it binds.
+    /// `<namespace>/<name>` of that binding (the `migrated-from` audit annotation, SPEC §9).
+    pub from: String,
+    /// `<namespace>/<name>` of the AzureIdentity it binds.
     pub identity: String,
     pub client_id: String,
 }
 
 /// Steps 1, 2 and 4: the migration, or `None` with a warning in `warnings` saying why there is
 /// none; a host failure is a 500 (fail closed: a pod admitted unmigrated would start without
-/// an identity).
+/// an identity). Bindings of every namespace count, as AAD Pod Identity's MIC matches them,
+/// unless `legacyPodIdentityForceNamespaced`; an identity annotated `namespaced` serves only
+/// pods of its own namespace.
 pub(super) fn find(
     pod: &Pod,
     selector: &str,
+    settings: &Settings,
     lookups: &Lookups,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Migration>, Rejection> {
@@ -36,41 +43,63 @@ pub(super) fn find(
         ))
     };
     let bindings = lookups
-        .azure_identity_bindings(namespace)
-        .map_err(|e| failed(e, "the namespace's AzureIdentityBindings"))?;
-    let matching: Vec<_> = bindings.iter().filter(|b| b.selector == selector).collect();
+        .azure_identity_bindings()
+        .map_err(|e| failed(e, "the AzureIdentityBindings"))?;
+    let force = settings.legacy_pod_identity_force_namespaced;
+    let kept = bindings
+        .iter()
+        .filter(|b| b.selector == selector && (!force || b.namespace == namespace));
+    let named = |b: &AzureIdentityBinding| match b.namespace == namespace {
+        true => b.name.clone(),
+        false => format!("{}/{}", b.namespace, b.name),
+    };
+    let mut counting = Vec::new();
+    let mut why_not = None;
+    for binding in kept {
+        let (binding_name, identity) = (named(binding), &binding.azure_identity);
+        match lookups.azure_identity(&binding.namespace, identity) {
+            Ok(found) if found.namespaced && binding.namespace != namespace => {
+                why_not.get_or_insert(format!(
+                    "AzureIdentityBinding {} names AzureIdentity {}, which is namespaced",
+                    quote(&binding_name),
+                    quote(identity)
+                ));
+            }
+            Ok(found) => counting.push((binding, binding_name, found.client_id)),
+            Err(LookupError::NotFound(_)) => {
+                why_not.get_or_insert(format!(
+                    "AzureIdentityBinding {} names AzureIdentity {}, which does not exist",
+                    quote(&binding_name),
+                    quote(identity)
+                ));
+            }
+            Err(e) => return Err(failed(e, "its AzureIdentity")),
+        }
+    }
     let mut not_migrated = |why: String| {
         warnings.push(format!("{}: not migrated: {why}", subject.brief));
         Ok(None)
     };
-    let binding = match matching.as_slice() {
+    let (binding, binding_name, client_id) = match counting.as_slice() {
         [] => {
-            return not_migrated(format!(
-                "no AzureIdentityBinding here selects {}={}",
-                names::LEGACY_POD_IDENTITY_LABEL,
-                quote(selector)
-            ));
+            return not_migrated(why_not.unwrap_or_else(|| {
+                format!(
+                    "no AzureIdentityBinding{} selects {}={}",
+                    if force { " here" } else { "" },
+                    names::LEGACY_POD_IDENTITY_LABEL,
+                    quote(selector)
+                )
+            }));
         }
-        [one] => *one,
+        [one] => one,
         several => {
-            let names: Vec<&str> = several.iter().map(|b| b.name.as_str()).collect();
+            let names: Vec<&str> = several.iter().map(|(_, name, _)| name.as_str()).collect();
             return not_migrated(format!(
                 "{} AzureIdentityBindings select it ({}); keep one",
                 several.len(),
                 quote(&names.join(", "))
             ));
         }
-    };
-    let client_id = match lookups.azure_identity_client_id(namespace, &binding.azure_identity) {
-        Ok(id) => id,
-        Err(LookupError::NotFound(_)) => {
-            return not_migrated(format!(
-                "AzureIdentityBinding {} names AzureIdentity {}, which does not exist",
-                quote(&binding.name),
-                quote(&binding.azure_identity)
-            ));
-        }
-        Err(e) => return Err(failed(e, "its AzureIdentity")),
     };
     if client_id.is_empty() {
         return not_migrated(format!(
@@ -79,9 +108,10 @@ pub(super) fn find(
         ));
     }
     Ok(Some(Migration {
-        binding: binding.name.clone(),
-        identity: binding.azure_identity.clone(),
-        client_id,
+        binding: binding_name.clone(),
+        from: format!("{}/{}", binding.namespace, binding.name),
+        identity: format!("{}/{}", binding.namespace, binding.azure_identity),
+        client_id: client_id.clone(),
     }))
 }
 

@@ -125,7 +125,7 @@ pub(crate) fn legacy_pod_identity(
             warnings.push(warning);
             Ok(None)
         }
-        Legacy::Migrate(selector) => migrate::find(pod, selector, lookups, warnings),
+        Legacy::Migrate(selector) => migrate::find(pod, selector, settings, lookups, warnings),
     }
 }
 

@@ -150,9 +150,7 @@ pub fn plan(
         claims
             .client_ids
             .entry(m.client_id.clone())
-            .or_insert_with(|| {
-                Source::AzureIdentity(format!("{}/{}", pod.subject.namespace, m.identity))
-            });
+            .or_insert_with(|| Source::AzureIdentity(m.identity.clone()));
     }
     claims.indirect = spec
         .indirect_client_ids()

@@ -29,6 +29,9 @@ pub struct Settings {
     /// Namespace (or `*`) → client IDs that pods there may use. Empty = no allowlist.
     pub allowed_client_ids: BTreeMap<String, Vec<String>>,
     pub legacy_pod_identity: LegacyPodIdentity,
+    /// AAD Pod Identity ran with `--forceNamespaced`: `migrate` counts only bindings and
+    /// identities of the pod's own namespace (SPEC §8).
+    pub legacy_pod_identity_force_namespaced: bool,
     pub verify_injection: VerifyInjection,
 }
 
@@ -198,6 +201,7 @@ impl Default for Settings {
             secrets_store_csi: SecretsStoreCsiSettings::default(),
             allowed_client_ids: BTreeMap::new(),
             legacy_pod_identity: LegacyPodIdentity::default(),
+            legacy_pod_identity_force_namespaced: false,
             verify_injection: VerifyInjection::default(),
         }
     }
