@@ -488,7 +488,8 @@ fn needed_permissions(policy: &Manifest) -> Vec<(&'static str, &'static str, &'s
             .is_some_and(|r| r.iter().any(|r| r["kind"] == kind))
     };
     if reads("AzureIdentityBinding") {
-        // list_resources_by_namespace is served from a reflector: a list, then a watch
+        // list_resources_all (every namespace, §8.1) is served from a reflector: a list, then
+        // a watch; a ClusterRole, since the bindings of every namespace are read
         needed.push(("aadpodidentity.k8s.io", "azureidentitybindings", "list"));
         needed.push(("aadpodidentity.k8s.io", "azureidentitybindings", "watch"));
     }
@@ -599,6 +600,121 @@ fn every_runbook_directory_holds_what_its_policies_need() {
             }
         }
     }
+}
+
+/// Whether a Kubernetes LabelSelector (`namespaceSelector`) selects a namespace that carries
+/// only the label the API server gives every namespace, `kubernetes.io/metadata.name`.
+fn selects_namespace(selector: Option<&Value>, namespace: &str) -> bool {
+    let Some(selector) = selector else {
+        return true;
+    };
+    let label = "kubernetes.io/metadata.name";
+    let labels_ok = selector["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .all(|(key, value)| key == label && value == namespace);
+    let expressions_ok = selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|expression| {
+            let on_name = expression["key"] == label;
+            let values = strings(&expression["values"]);
+            match expression["operator"].as_str().unwrap_or_default() {
+                "In" => on_name && values.contains(&namespace),
+                "NotIn" => !on_name || !values.contains(&namespace),
+                "Exists" => on_name,
+                "DoesNotExist" => !on_name,
+                other => panic!("namespaceSelector operator {other:?}"),
+            }
+        });
+    labels_ok && expressions_ok
+}
+
+/// SPEC §11 (revision 3): every shipped ClusterAdmissionPolicy sends `pods` CREATE and the
+/// `pods/ephemeralcontainers` UPDATE of `kubectl debug` (§4.12; a rule for `pods` does not match
+/// the subresource), under its one `matchConditions` list; no other pod UPDATE (the policy
+/// answers each with a plain accept, so it would only load the policy-server); and no
+/// example leaves `kube-system` out. A mutating one has no `namespaceSelector` at all: the
+/// controller already keeps it away from Kubewarden's own namespace, and upstream mutates
+/// labelled pods in every namespace.
+#[test]
+fn spec_11_every_example_sends_pods_and_ephemeral_containers_in_every_namespace() {
+    let mut policies = 0;
+    for policy in manifests()
+        .iter()
+        .filter(|m| m.kind() == "ClusterAdmissionPolicy")
+    {
+        policies += 1;
+        let label = &policy.label;
+        let rules = policy
+            .value
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let sends = |resource: &str, operation: &str| {
+            rules.iter().any(|rule| {
+                let has = |key: &str, item: &str| {
+                    let list = strings(&rule[key]);
+                    list.contains(&item) || list.contains(&"*")
+                };
+                has("apiGroups", "")
+                    && has("apiVersions", "v1")
+                    && has("resources", resource)
+                    && has("operations", operation)
+            })
+        };
+        assert!(sends("pods", "CREATE"), "{label}: no pods CREATE rule");
+        assert!(
+            sends("pods/ephemeralcontainers", "UPDATE"),
+            "{label}: no pods/ephemeralcontainers UPDATE rule: kubectl debug would add a \
+             container that sets its own AZURE_CLIENT_ID unreviewed (§4.12)"
+        );
+        for (resource, operation) in [("pods", "UPDATE"), ("pods/status", "UPDATE")] {
+            assert!(
+                !sends(resource, operation),
+                "{label}: sends {resource} {operation}, which the policy only accepts"
+            );
+        }
+        assert!(
+            policy.value.pointer("/spec/matchConditions").is_some(),
+            "{label}: no matchConditions"
+        );
+        let selector = policy.value.pointer("/spec/namespaceSelector");
+        for namespace in ["kube-system", "default", "team-a"] {
+            assert!(
+                selects_namespace(selector, namespace),
+                "{label}: the namespaceSelector leaves {namespace} out: labelled pods there \
+                 would start without an identity after a cut-over (§11)"
+            );
+        }
+        if policy.value.pointer("/spec/mutating") == Some(&Value::Bool(true)) {
+            assert!(
+                selector.is_none(),
+                "{label}: a mutating example excludes no namespace beyond the controller's own"
+            );
+        }
+    }
+    assert!(policies >= 5, "only {policies} ClusterAdmissionPolicies");
+}
+
+#[test]
+fn the_namespace_check_reads_selectors_as_the_api_server_does() {
+    let excluding = serde_json::json!({ "matchExpressions": [{
+        "key": "kubernetes.io/metadata.name", "operator": "NotIn",
+        "values": ["kube-system", "kubewarden"] }] });
+    assert!(!selects_namespace(Some(&excluding), "kube-system"));
+    assert!(selects_namespace(Some(&excluding), "team-a"));
+    let only = serde_json::json!({ "matchLabels": { "kubernetes.io/metadata.name": "team-a" } });
+    assert!(!selects_namespace(Some(&only), "kube-system"));
+    assert!(selects_namespace(Some(&only), "team-a"));
+    let other_label = serde_json::json!({ "matchExpressions": [{
+        "key": "team", "operator": "Exists" }] });
+    assert!(!selects_namespace(Some(&other_label), "kube-system"));
+    assert!(selects_namespace(None, "kube-system"));
+    assert!(selects_namespace(Some(&serde_json::json!({})), "kube-system"));
 }
 
 /// `make demo EXAMPLE=<dir>` runs `settings.yml`: it must be what the directory's policy runs.

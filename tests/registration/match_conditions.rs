@@ -553,6 +553,82 @@ fn spec_11_service_accounts_with_workload_identity_keys_pass_every_example_that_
 }
 
 // ---------------------------------------------------------------------------------------------
+// `kubectl debug`: the pods/ephemeralcontainers UPDATE (§4.12), judged by its pod's conditions.
+
+/// What `kubectl debug -it <pod> --image=busybox --target=app` sends: an UPDATE of the
+/// `pods/ephemeralcontainers` subresource whose `object` is the whole pod with `debug` appended
+/// to `spec.ephemeralContainers`, and whose `oldObject` is the pod before.
+fn ephemeral_update(namespace: &str, pod: &Value, debug: Value) -> Value {
+    let mut new = pod.clone();
+    match new["spec"]["ephemeralContainers"].as_array_mut() {
+        Some(list) => list.push(debug),
+        None => new["spec"]["ephemeralContainers"] = json!([debug]),
+    }
+    let mut update = request("", "Pod", namespace, "UPDATE", new);
+    update["resource"]["resource"] = json!("pods");
+    update["subResource"] = json!("ephemeralcontainers");
+    update["requestSubResource"] = json!("ephemeralcontainers");
+    update["oldObject"] = pod.clone();
+    update
+}
+
+/// A debug container as `kubectl debug` writes it, setting its own `AZURE_CLIENT_ID`.
+fn debug_container(name: &str, client_id: &str) -> Value {
+    json!({ "name": name, "image": "busybox:1.36", "stdin": true, "tty": true,
+        "targetContainerName": "app", "terminationMessagePolicy": "File",
+        "imagePullPolicy": "IfNotPresent",
+        "env": [{ "name": "AZURE_CLIENT_ID", "value": client_id }] })
+}
+
+/// The client ID a debug container sets that no allowlist of the tests lists.
+const OTHER_CLIENT: &str = "99999999-8888-7777-6666-555555555555";
+
+#[test]
+fn spec_11_the_ephemeral_update_of_a_labelled_pod_matches_of_a_plain_pod_does_not() {
+    let spec = json!({ "serviceAccountName": "app",
+        "containers": [{ "name": "app", "image": "app:1" }],
+        "volumes": [kube_api_access_volume("abcde")] });
+    let labelled = json!({ "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "web", "namespace": "team-a",
+            "labels": { "azure.workload.identity/use": "true" } },
+        "spec": spec.clone() });
+    let plain = json!({ "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "web", "namespace": "team-a", "labels": { "app": "web" } },
+        "spec": spec });
+    let debug = || debug_container("debugger-x7k2q", OTHER_CLIENT);
+    for example in &examples() {
+        let label = &example.label;
+        assert!(
+            example.registers("", "pods/ephemeralcontainers", "UPDATE"),
+            "{label}: kubectl debug is not sent to the policy"
+        );
+        let sent = ephemeral_update("team-a", &labelled, debug());
+        assert_eq!(example.sends(&sent), Ok(true), "{label}: labelled pod");
+        // …and the policy acts on it: under an allowlist that does not list the debug
+        // container's client ID, it is rejected, naming the ephemeral container.
+        let [_, strict] = settings_of(example);
+        let (response, fake) = judge(&strict, &sent);
+        assert!(!response.accepted, "{label}: {response:?}");
+        assert!(
+            response
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("ephemeral container \"debugger-x7k2q\"")),
+            "{label}: {response:?}"
+        );
+        assert!(fake.calls().is_empty(), "{label}: {:?}", fake.calls());
+
+        let kept = ephemeral_update("team-a", &plain, debug());
+        assert_eq!(example.sends(&kept), Ok(false), "{label}: plain pod");
+        for settings in settings_of(example) {
+            let (response, fake) = judge(&settings, &kept);
+            assert!(is_plain(&response), "{label}: {settings}: {response:?}");
+            assert!(fake.calls().is_empty(), "{label}: {:?}", fake.calls());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Generated objects.
 
 /// Label and annotation keys that are not the policy's: near misses of its keys, and keys real
@@ -834,6 +910,32 @@ fn spec_11_pods_outside_match_conditions_get_a_plain_accept_without_host_call() 
 }
 
 #[test]
+fn spec_11_ephemeral_updates_of_pods_outside_match_conditions_get_a_plain_accept_without_host_call()
+{
+    let examples = examples();
+    proptest!(|(
+        pod in outside_pod(),
+        debug in container(),
+        client_id in prop::sample::select(vec![CLIENT, OTHER_CLIENT]),
+    )| {
+        // The debug container may set any env of its own, a literal AZURE_CLIENT_ID included:
+        // without a label, an annotation or a hand-written token nothing of §4.12 applies.
+        let mut debug = debug;
+        if let Some(env) = debug["env"].as_array_mut() {
+            env.push(json!({ "name": "AZURE_CLIENT_ID", "value": client_id }));
+        }
+        let request = ephemeral_update("team-a", &pod, debug);
+        assert_kept_away_and_plain(
+            &examples,
+            "",
+            "pods/ephemeralcontainers",
+            "UPDATE",
+            &request,
+        )?;
+    });
+}
+
+#[test]
 fn spec_11_pod_templates_outside_match_conditions_get_a_plain_accept_without_host_call() {
     let examples = examples();
     // The workload's own metadata is not the template's: keys on it are not judged.
@@ -913,8 +1015,16 @@ fn spec_11_any_pod_with_one_trigger_passes_every_example() {
     proptest!(|(mut pod in outside_pod(), trigger in trigger())| {
         trigger.apply(&mut pod);
         let request = pod_request("team-a", pod.clone());
+        let debug = ephemeral_update("team-a", &pod, debug_container("debugger", CLIENT));
         for example in &examples {
             prop_assert_eq!(example.sends(&request), Ok(true), "{}: {:?}", example.label, trigger);
+            prop_assert_eq!(
+                example.sends(&debug),
+                Ok(true),
+                "{}: kubectl debug of {:?}",
+                example.label,
+                trigger
+            );
             for &workload_kind in WORKLOADS {
                 let (group, _, resource) = kind(workload_kind);
                 if !example.registers(group, resource, "UPDATE") {
