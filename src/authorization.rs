@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 mod claims;
+mod key_vault;
 
 pub use claims::{Claims, Source};
 
@@ -23,18 +24,21 @@ pub fn authorize(
     settings: &Settings,
     lookups: &Lookups,
 ) -> Result<Vec<String>, Rejection> {
-    let csi = csi_client_ids(claims, subject, settings, lookups)?;
-    let warnings = mismatch_warnings(claims, subject, &csi);
-    // Every client ID once, in order, first source kept: borrowed, nothing copied.
-    let mut used: BTreeMap<&str, &Source> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let csi = csi_client_ids(claims, subject, settings, lookups, &mut warnings)?;
+    warnings.extend(mismatch_warnings(claims, subject, &csi));
+    // Every client ID once, in review order, first source kept.
     let all = claims
         .client_ids
         .iter()
+        .map(|(id, source)| (id, source))
         .chain(csi.iter().map(|(id, (s, _))| (id, s)));
+    let mut used: Vec<(&String, &Source)> = Vec::new();
     for (id, source) in all {
-        used.entry(id.as_str()).or_insert(source);
+        if !used.iter().any(|(seen, _)| *seen == id) {
+            used.push((id, source));
+        }
     }
-
     for (id, source) in used {
         if !settings.client_id_allowed(&subject.namespace, id) {
             return Err(Rejection::forbidden(format!(
@@ -53,7 +57,7 @@ pub fn authorize(
     let binding = &settings.identity_binding;
     if claims.identity_binding && binding.authorize {
         let ids = &claims.client_ids;
-        if ids.is_empty() {
+        if ids.is_empty() && claims.whole_pod {
             return Err(Rejection::bad_request(format!(
                 "{}: uses an identity binding but has no client ID: annotate ServiceAccount \
                      {}/{} with {} (or set AZURE_CLIENT_ID in the container)",
@@ -77,33 +81,41 @@ pub fn authorize(
     Ok(warnings)
 }
 
-/// SPEC §4.11: an identity-binding pod whose container takes `AZURE_CLIENT_ID` from
-/// `valueFrom` or `envFrom`: a warning, or a rejection where an allowlist applies, since
-/// nothing can show that client ID is on it.
+/// SPEC §4.11, §6: a container that takes `AZURE_CLIENT_ID` from `valueFrom` or `envFrom`:
+/// rejected where an allowlist applies to the pod, since nothing can show that client ID is on
+/// it; else, in an identity-binding pod, a warning that it cannot be reviewed.
 fn indirect(
     claims: &Claims,
     subject: &Subject,
     settings: &Settings,
 ) -> Result<Option<String>, Rejection> {
-    let Some((container, how)) = claims.indirect.first().filter(|_| claims.identity_binding) else {
+    let Some((source, how)) = claims.indirect.first() else {
         return Ok(None);
     };
-    if settings.allowlist_applies_to(&subject.namespace) {
+    let (ephemeral, container) = match source {
+        Source::EphemeralContainer(name) => ("ephemeral ", name.as_str()),
+        Source::Container(name) => ("", name.as_str()),
+        _ => return Ok(None),
+    };
+    if claims.uses_tokens && settings.allowlist_applies_to(&subject.namespace) {
         return Err(Rejection::forbidden(format!(
-            "{}: container {} takes AZURE_CLIENT_ID from {how}, which cannot be authorized at \
-             admission nor checked against setting allowedClientIds; set it as a literal value",
+            "{}: {ephemeral}container {} takes AZURE_CLIENT_ID from {how}, which cannot be \
+             authorized at admission nor checked against setting allowedClientIds; set it as a \
+             literal value",
             subject.display,
             quote(container)
         )));
     }
-    Ok(settings.identity_binding.authorize.then(|| {
-        format!(
-            "{}: set AZURE_CLIENT_ID as a literal in container {}: from {how} it cannot be \
-             authorized at admission",
-            subject.brief,
-            quote(container)
-        )
-    }))
+    Ok(
+        (claims.identity_binding && settings.identity_binding.authorize).then(|| {
+            format!(
+                "{}: set AZURE_CLIENT_ID as a literal in {ephemeral}container {}: from {how} it \
+             cannot be authorized at admission",
+                subject.brief,
+                quote(container)
+            )
+        }),
+    )
 }
 
 fn mismatch_warnings(
@@ -152,6 +164,7 @@ fn csi_client_ids(
     subject: &Subject,
     settings: &Settings,
     lookups: &Lookups,
+    warnings: &mut Vec<String>,
 ) -> Result<BTreeMap<String, (Source, bool)>, Rejection> {
     let mut ids = BTreeMap::new();
     // The classes are read when something judges their client IDs: the review or the allowlist.
@@ -172,53 +185,39 @@ fn csi_client_ids(
         if !spc.provider.eq_ignore_ascii_case("azure") {
             continue;
         }
-        let flag = spc
-            .parameters
-            .get("useAzureTokenProxy")
-            .map_or("", |v| v.trim());
-        let Some(proxy) = parse_go_bool(flag) else {
-            return Err(Rejection::bad_request(format!(
-                "{}: SecretProviderClass {}/{class} has parameters.useAzureTokenProxy {}, which \
-                 the Key Vault provider cannot read (it would fail the mount); expected true or \
-                 false (or 1, t, T, TRUE, True, 0, f, F, FALSE, False)",
-                subject.display,
-                &subject.namespace,
-                quote(flag)
-            )));
-        };
-        // The provider trims the client ID too.
-        match spc
-            .parameters
-            .get("clientID")
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-        {
-            Some(id) => {
-                let source = Source::SecretProviderClass(format!("{}/{class}", &subject.namespace));
-                let entry = ids.entry(id.to_owned()).or_insert((source, false));
-                entry.1 |= proxy;
+        let name = format!("{}/{class}", subject.namespace);
+        let (identity, misspelled) = key_vault::read(&subject.display, &name, &spc.parameters)
+            .map_err(Rejection::bad_request)?;
+        for (key, exact) in misspelled {
+            warnings.push(format!(
+                "{}: rename parameters.{} to {exact} in SecretProviderClass {}: the Key Vault \
+                 provider reads keys case-sensitively",
+                subject.brief,
+                quote(key),
+                quote(class)
+            ));
+        }
+        let source = || Source::SecretProviderClass(name.clone());
+        if let Some(id) = identity.client_id {
+            ids.entry(id).or_insert((source(), false)).1 |= identity.token_proxy;
+        }
+        match identity.vm_identity {
+            Some(Some(id)) => {
+                ids.entry(id).or_insert((source(), false));
             }
-            None if proxy && settings.secrets_store_csi.authorize => {
-                return Err(Rejection::bad_request(format!(
-                    "{}: SecretProviderClass {}/{class} uses the Azure token proxy but has \
-                         no parameters.clientID",
-                    subject.display, subject.namespace
-                )));
+            Some(None) if settings.allowlist_applies_to(&subject.namespace) => {
+                warnings.push(format!(
+                    "{}: SecretProviderClass {} uses the node's system-assigned identity \
+                     (useVMManagedIdentity without userAssignedIdentityID), which setting \
+                     allowedClientIds cannot restrict",
+                    subject.brief,
+                    quote(class)
+                ));
             }
-            None => {}
+            _ => {}
         }
     }
     Ok(ids)
-}
-
-/// Go's `strconv.ParseBool`, which the Key Vault CSI provider reads its flags with (after
-/// trimming spaces); empty is off, as the provider treats an absent parameter.
-fn parse_go_bool(value: &str) -> Option<bool> {
-    match value {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "" | "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
 }
 
 fn provider_class(

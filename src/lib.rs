@@ -95,7 +95,12 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
     let lookups = Lookups::new(cluster);
     let (namespace, name) = (&request.namespace, &request.name);
     match Kind::of(&request) {
-        // Pods are mutated and checked when created; their spec is immutable afterwards.
+        // `kubectl debug` adds containers to a running pod (SPEC §4.12).
+        Kind::Pod if request.sub_resource == "ephemeralcontainers" => {
+            let (object, old) = (request.object, &request.old_object);
+            pod::ephemeral_containers(object, old, namespace, name, &settings, &lookups)
+        }
+        // Pods are mutated and checked when created; the rest of their spec is immutable.
         Kind::Pod if request.operation != "CREATE" => Verdict::accept(),
         Kind::Pod => pod::create(request.object, namespace, name, &settings, &lookups),
         Kind::ServiceAccount => service_account::evaluate(&request, &settings),

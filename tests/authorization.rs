@@ -424,3 +424,345 @@ fn spec_6_allowlist_applies_to_a_hand_written_workload_identity_token() {
     assert_rejected(&response, 403, "is not allowed in namespace");
     assert_eq!(fake.calls(), vec![], "no ServiceAccount lookup is needed");
 }
+
+// §4.12: containers added through `pods/ephemeralcontainers` (`kubectl debug`).
+
+/// The UPDATE `kubectl debug` sends: `pod` with an ephemeral container `debugger` carrying
+/// `env`, and the pod before it (`before` names its earlier ephemeral containers).
+fn debug_update(mut pod: Value, env: Value, before: &[&str]) -> Value {
+    let earlier: Vec<Value> = before
+        .iter()
+        .map(|name| json!({ "name": name, "image": "busybox" }))
+        .collect();
+    let mut old = pod.clone();
+    old["spec"]["ephemeralContainers"] = json!(earlier);
+    let mut all = earlier.clone();
+    all.push(json!({ "name": "debugger", "image": "busybox", "env": env }));
+    pod["spec"]["ephemeralContainers"] = json!(all);
+    let mut request = request("", "Pod", "ns1", "UPDATE", pod);
+    request["subResource"] = json!("ephemeralcontainers");
+    request["oldObject"] = old;
+    request
+}
+
+fn literal(id: &str) -> Value {
+    json!([{ "name": "AZURE_CLIENT_ID", "value": id }])
+}
+
+#[rstest::rstest]
+#[case::spec_4_12_denied_after_the_uncached_retry(Ok(DENY.to_vec()), false, 2)]
+#[case::spec_4_12_allowed(Ok(ALLOW.to_vec()), true, 1)]
+fn spec_4_12_a_debug_containers_literal_client_id_is_reviewed(
+    #[case] answer: Result<Vec<u8>, String>,
+    #[case] accepted: bool,
+    #[case] asked: usize,
+) {
+    let fake = FakeCluster::new().with_review(USER, OTHER, answer);
+    let update = debug_update(binding_pod(), literal(OTHER), &[]);
+    let response = run(update, binding_settings(json!({})), &fake);
+    assert_eq!(response.accepted, accepted, "{response:?}");
+    assert_eq!(response.mutated_object, None, "nothing is mutated");
+    // Only the reviews: no ServiceAccount lookup.
+    let expected = [review_of(OTHER), retry_of(OTHER)];
+    assert_eq!(fake.calls(), expected[..asked]);
+    if !accepted {
+        assert_eq!(response.code, Some(403));
+        let message = response.message.unwrap_or_default();
+        assert!(
+            message.contains("ephemeral container \"debugger\""),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn spec_4_12_only_new_ephemeral_containers_are_judged() {
+    let mut pod = binding_pod();
+    pod["spec"]["ephemeralContainers"] =
+        json!([{ "name": "old-debugger", "image": "busybox", "env": literal(OTHER) }]);
+    let mut update = debug_update(pod, json!([]), &[]);
+    update["oldObject"]["spec"]["ephemeralContainers"] =
+        json!([{ "name": "old-debugger", "image": "busybox", "env": literal(OTHER) }]);
+    let fake = FakeCluster::new();
+    let response = run(update, binding_settings(json!({})), &fake);
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(
+        fake.calls(),
+        vec![],
+        "the earlier container was judged when it came"
+    );
+}
+
+#[rstest::rstest]
+#[case::spec_4_12_allowlist_refuses_an_unlisted_id(
+    literal(OTHER),
+    false,
+    "not allowed in namespace"
+)]
+#[case::spec_4_12_allowlist_admits_a_listed_id(literal(CLIENT), true, "")]
+#[case::spec_4_12_value_from_cannot_be_proven(json!([{ "name": "AZURE_CLIENT_ID", "valueFrom": { "secretKeyRef": { "name": "s", "key": "k" } } }]), false, "ephemeral container \"debugger\" takes AZURE_CLIENT_ID from valueFrom")]
+fn spec_4_12_allowlist_on_a_labelled_pod(
+    #[case] env: Value,
+    #[case] accepted: bool,
+    #[case] fragment: &str,
+) {
+    let fake = FakeCluster::new();
+    let extra = json!({ "allowedClientIds": { "ns1": [CLIENT] } });
+    let response = run(
+        debug_update(labelled_pod("pod", "sa"), env, &[]),
+        settings(extra),
+        &fake,
+    );
+    assert_eq!(response.accepted, accepted, "{response:?}");
+    if !accepted {
+        assert_eq!(response.code, Some(403));
+        assert!(response.message.unwrap_or_default().contains(fragment));
+    }
+    assert_eq!(fake.calls(), vec![], "no review without identity binding");
+}
+
+#[rstest::rstest]
+#[case::spec_4_12_plain_pod_with_a_literal(false, false)]
+#[case::spec_4_12_labelled_pod_without_client_id(true, true)]
+fn spec_4_12_nothing_to_check_is_a_plain_accept(#[case] labelled: bool, #[case] no_env: bool) {
+    let mut pod = labelled_pod("pod", "sa");
+    if !labelled {
+        pod["metadata"]["labels"] = json!({});
+    }
+    let env = if no_env { json!([]) } else { literal(OTHER) };
+    let fake = FakeCluster::new();
+    let response = run(
+        debug_update(pod, env, &[]),
+        binding_settings(json!({})),
+        &fake,
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert_eq!(response.warnings, None);
+    assert_eq!(fake.calls(), vec![]);
+}
+
+#[test]
+fn spec_4_12_validate_only_judges_debug_containers_too() {
+    let fake = FakeCluster::new().with_review(USER, OTHER, Ok(DENY.to_vec()));
+    let extra = json!({ "mutate": false });
+    let response = run(
+        debug_update(binding_pod(), literal(OTHER), &[]),
+        binding_settings(extra),
+        &fake,
+    );
+    assert_eq!(response.code, Some(403), "{response:?}");
+}
+
+#[test]
+fn spec_4_12_any_other_pod_update_is_a_plain_accept() {
+    let mut update = debug_update(binding_pod(), literal(OTHER), &[]);
+    update["subResource"] = json!("status");
+    let fake = FakeCluster::new();
+    let response = run(update, binding_settings(json!({})), &fake);
+    assert!(response.accepted);
+    assert_eq!(fake.calls(), vec![]);
+}
+
+// §6, the Key Vault provider's own parameter rules.
+
+fn spc_with(parameters: Value) -> Result<Vec<u8>, String> {
+    Ok(
+        json!({ "apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
+        "metadata": { "name": "kv", "namespace": "ns1" },
+        "spec": { "provider": "azure", "parameters": parameters } })
+        .to_string()
+        .into_bytes(),
+    )
+}
+
+#[rstest::rstest]
+#[case::two_identity_modes(json!({ "usePodIdentity": "true", "useAzureTokenProxy": "true", "clientID": OTHER }), "only one identity mode can be enabled at a time")]
+#[case::pod_identity_not_a_go_bool(json!({ "usePodIdentity": "yes" }), "parameters.usePodIdentity \"yes\"")]
+#[case::vm_identity_not_a_go_bool(json!({ "useVMManagedIdentity": "enabled" }), "parameters.useVMManagedIdentity \"enabled\"")]
+#[case::token_proxy_without_client_id(json!({ "useAzureTokenProxy": "true" }), "clientID is required for identity binding")]
+fn spec_6_a_class_the_provider_would_refuse_is_rejected_before_any_review(
+    #[case] parameters: Value,
+    #[case] fragment: &str,
+) {
+    let fake = cluster_with_sa("ns1", "sa").with_object(
+        "SecretProviderClass",
+        "ns1",
+        "kv",
+        spc_with(parameters),
+    );
+    let response = run(
+        pod_request("ns1", csi_pod(true)),
+        settings(json!({})),
+        &fake,
+    );
+    assert_eq!(response.code, Some(400), "{response:?}");
+    let message = response.message.unwrap_or_default();
+    assert!(
+        message.contains("SecretProviderClass ns1/kv") && message.contains(fragment),
+        "{message}"
+    );
+    assert_eq!(reviews(&fake), vec![]);
+}
+
+#[rstest::rstest]
+#[case::misspelled_key_warns(json!({ "clientId": OTHER, "keyvaultName": "kv1" }), Some("rename parameters.\"clientId\" to clientID"))]
+#[case::exact_keys_are_quiet(json!({ "clientID": OTHER, "keyvaultName": "kv1" }), None)]
+fn spec_6_a_key_the_provider_ignores_gets_a_warning(
+    #[case] parameters: Value,
+    #[case] warned: Option<&str>,
+) {
+    let fake = cluster_with_sa("ns1", "sa").with_object(
+        "SecretProviderClass",
+        "ns1",
+        "kv",
+        spc_with(parameters),
+    );
+    let response = run(
+        pod_request("ns1", csi_pod(false)),
+        settings(json!({})),
+        &fake,
+    );
+    assert!(response.accepted, "{response:?}");
+    let warnings = response.warnings.unwrap_or_default();
+    match warned {
+        Some(fragment) => assert!(
+            warnings.iter().any(|w| w.contains(fragment)),
+            "{warnings:?}"
+        ),
+        None => assert_eq!(warnings, Vec::<String>::new()),
+    }
+}
+
+#[rstest::rstest]
+#[case::user_assigned_outside_the_allowlist(json!({ "useVMManagedIdentity": "true", "userAssignedIdentityID": OTHER }), false, None)]
+#[case::user_assigned_on_the_allowlist(json!({ "useVMManagedIdentity": "true", "userAssignedIdentityID": CLIENT }), true, None)]
+#[case::system_assigned_cannot_be_restricted(json!({ "useVMManagedIdentity": "true" }), true, Some("system-assigned identity"))]
+fn spec_6_vm_managed_identity_under_an_allowlist(
+    #[case] parameters: Value,
+    #[case] accepted: bool,
+    #[case] warned: Option<&str>,
+) {
+    let fake = cluster_with_sa("ns1", "sa").with_object(
+        "SecretProviderClass",
+        "ns1",
+        "kv",
+        spc_with(parameters),
+    );
+    let extra = json!({ "allowedClientIds": { "ns1": [CLIENT] } });
+    let response = run(pod_request("ns1", csi_pod(false)), settings(extra), &fake);
+    assert_eq!(response.accepted, accepted, "{response:?}");
+    if let Some(fragment) = warned {
+        assert!(
+            response
+                .warnings
+                .unwrap_or_default()
+                .iter()
+                .any(|w| w.contains(fragment))
+        );
+    }
+}
+
+// §6, which env entries count (found by trying inputs the API server accepts).
+
+#[test]
+fn spec_6_every_client_id_entry_counts_and_a_duplicate_warns() {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["spec"]["containers"][0]["env"] = json!([
+        { "name": "AZURE_CLIENT_ID", "value": CLIENT },
+        { "name": "AZURE_CLIENT_ID", "valueFrom": { "secretKeyRef": { "name": "s", "key": "k" } } },
+    ]);
+    let extra = json!({ "allowedClientIds": { "ns1": [CLIENT] } });
+    let response = run(
+        pod_request("ns1", pod.clone()),
+        settings(extra),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert_eq!(
+        response.code,
+        Some(403),
+        "the valueFrom entry is what the container sees: {response:?}"
+    );
+    assert!(
+        response
+            .message
+            .unwrap_or_default()
+            .contains("from valueFrom")
+    );
+    pod["spec"]["containers"][0]["env"][1] = json!({ "name": "AZURE_CLIENT_ID", "value": OTHER });
+    let response = run(
+        pod_request("ns1", pod),
+        settings(json!({})),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert!(response.accepted, "{response:?}");
+    let warnings = response.warnings.unwrap_or_default();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("keep one AZURE_CLIENT_ID in container \"container\"")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn spec_6_reviews_follow_the_stated_order() {
+    // The ServiceAccount's, then literal values by container (init first), each once.
+    let (first, second) = (
+        "ffffffff-0000-0000-0000-000000000000",
+        "00000000-0000-0000-0000-00000000000a",
+    );
+    let mut pod = binding_pod();
+    pod["spec"]["initContainers"][0]["env"] = literal(first);
+    pod["spec"]["containers"][0]["env"] = json!([{ "name": "AZURE_CLIENT_ID", "value": second }, { "name": "AZURE_CLIENT_ID", "value": first }]);
+    let fake = cluster_with_sa("ns1", "sa")
+        .with_review(USER, CLIENT, Ok(ALLOW.to_vec()))
+        .with_review(USER, first, Ok(ALLOW.to_vec()))
+        .with_review(USER, second, Ok(ALLOW.to_vec()));
+    let response = run(pod_request("ns1", pod), binding_settings(json!({})), &fake);
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(
+        reviews(&fake),
+        vec![review_of(CLIENT), review_of(first), review_of(second)]
+    );
+}
+
+#[rstest::rstest]
+#[case::spec_6_plain_pod_value_from_under_an_allowlist(json!({ "allowedClientIds": { "ns1": [CLIENT] } }), false)]
+#[case::spec_6_plain_pod_value_from_without_an_allowlist(json!({}), true)]
+fn spec_6_value_from_on_a_plain_workload_identity_pod(
+    #[case] extra: Value,
+    #[case] accepted: bool,
+) {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["spec"]["containers"][0]["env"] = json!([{ "name": "AZURE_CLIENT_ID", "valueFrom": { "secretKeyRef": { "name": "s", "key": "k" } } }]);
+    let response = run(
+        pod_request("ns1", pod),
+        settings(extra),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert_eq!(response.accepted, accepted, "{response:?}");
+    if !accepted {
+        assert_eq!(response.code, Some(403));
+    }
+}
+
+#[rstest::rstest]
+#[case::spec_6_windows_pod_lower_case_name_is_checked(true, false)]
+#[case::spec_6_linux_pod_lower_case_name_is_another_variable(false, true)]
+fn spec_6_windows_env_names_are_case_insensitive(#[case] windows: bool, #[case] accepted: bool) {
+    let mut pod = labelled_pod("pod", "sa");
+    if windows {
+        pod["spec"]["os"] = json!({ "name": "windows" });
+    }
+    pod["spec"]["containers"][0]["env"] = json!([{ "name": "azure_client_id", "value": OTHER }]);
+    let extra = json!({ "allowedClientIds": { "ns1": [CLIENT] } });
+    let response = run(
+        pod_request("ns1", pod),
+        settings(extra),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert_eq!(response.accepted, accepted, "{response:?}");
+}

@@ -735,7 +735,7 @@ fn spec_9_every_warning_fits_whole_with_realistic_names() {
     check(
         pod_request(NS63, legacy()),
         migrate,
-        &aad(FakeCluster::new()).with_list(
+        &FakeCluster::new().with_list(
             "AzureIdentityBinding",
             NS63,
             Ok(br#"{"items":[]}"#.to_vec()),

@@ -1,8 +1,6 @@
 //! What `authorize` is given besides the pod's [`Subject`](crate::object::Subject): every
 //! client ID it would use, with where it comes from ([`Claims`], [`Source`]).
 
-use std::collections::BTreeMap;
-
 use crate::cluster::ServiceAccount;
 use crate::format::quote;
 use crate::names;
@@ -12,6 +10,8 @@ use crate::names;
 pub enum Source {
     ServiceAccount(String),
     Container(String),
+    /// A container added later through `pods/ephemeralcontainers` (SPEC §4.12).
+    EphemeralContainer(String),
     SecretProviderClass(String),
     /// A pod migrated from AAD Pod Identity (SPEC §8).
     AzureIdentity(String),
@@ -24,6 +24,9 @@ impl std::fmt::Display for Source {
                 write!(f, "annotation {} of ServiceAccount {sa}", names::CLIENT_ID)
             }
             Self::Container(c) => write!(f, "env AZURE_CLIENT_ID of container {}", quote(c)),
+            Self::EphemeralContainer(c) => {
+                write!(f, "env AZURE_CLIENT_ID of ephemeral container {}", quote(c))
+            }
             Self::AzureIdentity(identity) => {
                 write!(f, "spec.clientID of AzureIdentity {}", quote(identity))
             }
@@ -45,14 +48,21 @@ pub struct Claims {
     /// Identity binding requested, by annotation or by a hand-written token volume: the
     /// identity-binding review applies.
     pub identity_binding: bool,
-    /// The ServiceAccount's client ID and every literal `AZURE_CLIENT_ID`, each with where it
-    /// was first seen.
-    pub client_ids: BTreeMap<String, Source>,
+    /// The pod uses a Workload Identity or identity-binding token (it is labelled, or writes
+    /// one itself): a client ID taken from `valueFrom`/`envFrom` defeats `allowedClientIds`.
+    pub uses_tokens: bool,
+    /// These are every client ID the pod uses (a CREATE), not only those of containers added
+    /// later (SPEC §4.12): an identity-binding pod with none of them at all is refused.
+    pub whole_pod: bool,
+    /// The ServiceAccount's client ID and every literal `AZURE_CLIENT_ID`, each once with where
+    /// it was first seen, in the order they are reviewed (SPEC §6): the ServiceAccount's, then
+    /// literal values by container (init containers first) and entry.
+    pub client_ids: Vec<(String, Source)>,
     /// `(volume, SecretProviderClass name)` of every Key Vault CSI volume.
     pub csi_volumes: Vec<(String, Option<String>)>,
     /// `(container, how)` of client IDs taken from `valueFrom` or `envFrom`, which nobody can
     /// read at admission.
-    pub indirect: Vec<(String, &'static str)>,
+    pub indirect: Vec<(Source, &'static str)>,
 }
 
 impl Claims {
@@ -64,25 +74,30 @@ impl Claims {
         literal: &[(String, String)],
         csi_volumes: Vec<(String, Option<String>)>,
     ) -> Self {
-        let mut client_ids = BTreeMap::new();
+        let mut claims = Self {
+            identity_binding,
+            uses_tokens: identity_binding,
+            whole_pod: true,
+            client_ids: Vec::new(),
+            csi_volumes,
+            indirect: Vec::new(),
+        };
         if let Some(sa) = sa
             && let Some(id) = sa.annotation(names::CLIENT_ID).filter(|v| !v.is_empty())
         {
-            client_ids.insert(
-                id.to_owned(),
-                Source::ServiceAccount(format!("{}/{}", sa.namespace, sa.name)),
-            );
+            let source = Source::ServiceAccount(format!("{}/{}", sa.namespace, sa.name));
+            claims.add(id, source);
         }
         for (container, id) in literal {
-            client_ids
-                .entry(id.clone())
-                .or_insert_with(|| Source::Container(container.clone()));
+            claims.add(id, Source::Container(container.clone()));
         }
-        Self {
-            identity_binding,
-            client_ids,
-            csi_volumes,
-            indirect: Vec::new(),
+        claims
+    }
+
+    /// Claim `id`, unless it is claimed already (the first source is kept).
+    pub fn add(&mut self, id: &str, source: Source) {
+        if !self.client_ids.iter().any(|(claimed, _)| claimed == id) {
+            self.client_ids.push((id.to_owned(), source));
         }
     }
 

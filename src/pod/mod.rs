@@ -4,6 +4,7 @@
 //! for a template, which is never mutated.
 
 mod apply;
+mod ephemeral;
 mod facts;
 mod layout;
 mod migrate;
@@ -19,7 +20,7 @@ pub(crate) use migrate::Migration;
 pub(crate) use plan::Plan;
 pub(crate) use warnings::keys as key_warnings;
 
-use crate::authorization::{self, Claims};
+use crate::authorization::{self, Claims, Source};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::legacy::{self, Legacy};
 use crate::names;
@@ -102,6 +103,26 @@ fn admit(
     }
 }
 
+/// SPEC §4.12: an UPDATE of `pods/ephemeralcontainers`, `object` the pod with its new
+/// ephemeral containers and `old` the pod before.
+pub(crate) fn ephemeral_containers(
+    object: Value,
+    old: &Value,
+    namespace: &str,
+    name: &str,
+    settings: &Settings,
+    lookups: &Lookups,
+) -> Verdict {
+    let named = |namespace: &str, metadata: &crate::object::Metadata| {
+        let name = metadata.display_name();
+        (format!("Pod {namespace}/{name}"), format!("Pod {name}"))
+    };
+    let unread = format!("Pod {namespace}/{name}");
+    Pod::read(object, namespace, &unread, named)
+        .and_then(|pod| ephemeral::judge(&pod, old, settings, lookups))
+        .into()
+}
+
 /// Apply the plan; the mutated pod when anything changed.
 fn write(mut pod: Pod, plan: &Plan) -> Result<Verdict, Rejection> {
     if !apply::apply(&mut pod.object, plan, &pod.subject.display)? {
@@ -151,8 +172,14 @@ pub(crate) fn unlabeled(
         true => Some(service_account(pod, lookups)?),
         false => None,
     };
+    warnings.extend(spec.duplicate_client_id_warnings(&pod.subject.brief));
     let mut claims = Claims::new(binding, sa.as_ref(), &spec.literal_client_ids(), csi);
-    claims.indirect = spec.indirect_client_ids();
+    claims.uses_tokens = binding || pod.requests_token_for(&settings.audience);
+    claims.indirect = spec
+        .indirect_client_ids()
+        .into_iter()
+        .map(|(c, how)| (Source::Container(c), how))
+        .collect();
     warnings.extend(authorization::authorize(
         &claims,
         &pod.subject,
@@ -174,6 +201,7 @@ pub(crate) fn labelled(
     warnings: &mut Vec<String>,
 ) -> Result<Plan, Rejection> {
     let plan = plan::plan(pod, spec, sa, settings, migration)?;
+    warnings.extend(spec.duplicate_client_id_warnings(&pod.subject.brief));
     warnings.extend(authorization::authorize(
         &plan.claims,
         &pod.subject,

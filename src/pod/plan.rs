@@ -147,16 +147,15 @@ pub fn plan(
         pod.csi_volumes(),
     );
     if let Some(m) = migration {
-        claims
-            .client_ids
-            .entry(m.client_id.clone())
-            .or_insert_with(|| Source::AzureIdentity(m.identity.clone()));
+        claims.add(&m.client_id, Source::AzureIdentity(m.identity.clone()));
     }
     claims.indirect = spec
         .indirect_client_ids()
         .into_iter()
         .filter(|(c, how)| *how == "valueFrom" || !injects_client_id || skip.contains(c))
+        .map(|(c, how)| (Source::Container(c), how))
         .collect();
+    claims.uses_tokens = true;
 
     Ok(Plan {
         layout,

@@ -137,7 +137,12 @@ fn plan_claims(
     let sa = sa.map(service_account);
     let settings = settings(json!({ "identityBinding": { "tokenProxy": "https://p" } }));
     let plan = planned(&pod(patch), sa.as_ref(), &settings).unwrap_or_else(|e| panic!("{e}"));
-    let found: Vec<&str> = plan.claims.client_ids.keys().map(String::as_str).collect();
+    let found: Vec<&str> = plan
+        .claims
+        .client_ids
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect();
     assert_eq!(found, ids);
     assert_eq!(plan.claims.identity_binding, review);
 }
