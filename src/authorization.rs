@@ -52,7 +52,6 @@ pub fn authorize(
         }
     }
 
-    let mut warnings = warnings;
     warnings.extend(indirect(claims, subject, settings)?);
     let binding = &settings.identity_binding;
     if claims.identity_binding && binding.authorize {
