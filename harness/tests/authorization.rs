@@ -259,3 +259,83 @@ fn spec_4_8_each_ca_variant_in_both_layouts() {
         }
     }
 }
+
+/// SPEC §4.12: `kubectl debug` on a running identity-binding pod. The new ephemeral container's
+/// literal `AZURE_CLIENT_ID` is reviewed (denied cached, then uncached: 403 naming the
+/// container), with no ServiceAccount lookup (the sessions hold only the reviews), and nothing
+/// is mutated either way.
+#[test]
+fn spec_4_12_kubectl_debug_with_a_literal_client_id_is_reviewed() {
+    const DEBUG: &str = "5e8d2c1a-7f4b-4a9e-b3c6-0d1e2f3a4b5c";
+    let denied = eval_clean(
+        "pod/ephemeral-debug-literal-client-id.json",
+        "settings/identity-binding.json",
+        "sessions/ephemeral-binding-denied.yml",
+    );
+    assert!(!denied.allowed());
+    assert_eq!(denied.status_code(), Some(403));
+    for needle in ["ephemeral container \"debugger\"", DEBUG, "ServiceAccount team-a/workload-sa"] {
+        assert!(denied.message().contains(needle), "{}", denied.message());
+    }
+    assert_eq!(denied.patch(), None);
+    let allowed = eval_clean(
+        "pod/ephemeral-debug-literal-client-id.json",
+        "settings/identity-binding.json",
+        "sessions/ephemeral-binding-allowed.yml",
+    );
+    assert!(allowed.allowed(), "{}", allowed.stdout);
+    assert_eq!(allowed.patch(), None);
+    // Only NEW ephemeral containers are judged: a second `kubectl debug` (debugger-2, no client
+    // ID of its own) beside the first, which oldObject already holds, asks nothing.
+    let second = eval_clean(
+        "pod/ephemeral-debug-second-container.json",
+        "settings/identity-binding.json",
+        "sessions/empty.yml",
+    );
+    assert!(second.allowed(), "{}", second.stdout);
+    assert_eq!(second.patch(), None);
+    assert!(second.warnings().is_empty(), "{:?}", second.warnings());
+}
+
+/// SPEC §6: the Key Vault provider's own rule: two identity modes on are a 400 naming the class
+/// and the parameters, before any review (the session holds only the class).
+#[test]
+fn spec_6_secret_provider_class_with_two_identity_modes_is_rejected_before_any_review() {
+    let out = eval_clean(
+        "pod/csi-two-identity-modes.json",
+        "settings/default.json",
+        "sessions/csi-two-identity-modes.yml",
+    );
+    assert!(!out.allowed());
+    assert_eq!(out.status_code(), Some(400));
+    for needle in [
+        "team-a/azure-kv-two-modes",
+        "usePodIdentity",
+        "useAzureTokenProxy",
+        "only one identity mode can be enabled at a time",
+    ] {
+        assert!(out.message().contains(needle), "{}", out.message());
+    }
+}
+
+/// SPEC §9: the audit annotations of an admitted identity-binding pod name the client ID it
+/// uses and the one the review allowed.
+#[test]
+fn spec_9_audit_annotations_of_a_reviewed_pod() {
+    let out = eval_clean(
+        "pod/identity-binding.json",
+        "settings/identity-binding.json",
+        "sessions/binding-allowed.yml",
+    );
+    assert!(out.allowed());
+    assert_eq!(
+        out.response["auditAnnotations"],
+        json!({ "client-ids": CLIENT, "reviewed-client-ids": CLIENT })
+    );
+    let denied = eval_clean(
+        "pod/identity-binding.json",
+        "settings/identity-binding.json",
+        "sessions/binding-denied.yml",
+    );
+    assert_eq!(denied.response["auditAnnotations"], serde_json::Value::Null);
+}
