@@ -274,7 +274,11 @@ fn spec_4_12_kubectl_debug_with_a_literal_client_id_is_reviewed() {
     );
     assert!(!denied.allowed());
     assert_eq!(denied.status_code(), Some(403));
-    for needle in ["ephemeral container \"debugger\"", DEBUG, "ServiceAccount team-a/workload-sa"] {
+    for needle in [
+        "ephemeral container \"debugger\"",
+        DEBUG,
+        "ServiceAccount team-a/workload-sa",
+    ] {
         assert!(denied.message().contains(needle), "{}", denied.message());
     }
     assert_eq!(denied.patch(), None);

@@ -50,8 +50,10 @@ fn spec_8_1_bindings_of_every_namespace() {
     assert!(across.allowed());
     let pod = across.patched();
     assert!(
-        env(&pod, "containers", 0)
-            .contains(&("AZURE_CLIENT_ID".into(), "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c".into())),
+        env(&pod, "containers", 0).contains(&(
+            "AZURE_CLIENT_ID".into(),
+            "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c".into()
+        )),
         "{pod}"
     );
     assert!(

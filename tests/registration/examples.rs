@@ -714,7 +714,10 @@ fn the_namespace_check_reads_selectors_as_the_api_server_does() {
         "key": "team", "operator": "Exists" }] });
     assert!(!selects_namespace(Some(&other_label), "kube-system"));
     assert!(selects_namespace(None, "kube-system"));
-    assert!(selects_namespace(Some(&serde_json::json!({})), "kube-system"));
+    assert!(selects_namespace(
+        Some(&serde_json::json!({})),
+        "kube-system"
+    ));
 }
 
 /// `make demo EXAMPLE=<dir>` runs `settings.yml`: it must be what the directory's policy runs.
