@@ -303,6 +303,47 @@ all_replayed() {
   [[ "$warnings" == *"1/3 annotate ServiceAccount workload-sa"* ]]
   [[ "$warnings" == *"2/3 federate subject system:serviceaccount:team-a:workload-sa"* ]]
   [[ "$warnings" == *"3/3 replace label aadpodidbinding"* ]]
+  [ "$(response | jq -r '.auditAnnotations["migrated-from"]')" = "team-a/web-binding" ]
+}
+
+@test "SPEC §8.1: migrate: a pod served by a binding of another namespace is migrated, the warning names identities/web-binding" {
+  # MIC matches bindings of every namespace and reads the identity in the binding's namespace:
+  # the list is cluster-wide, the AzureIdentity is read in `identities`.
+  grep -q '!KubernetesListResourceAll' test_data/sessions/migrate-cross-namespace.yml
+  [ "$(jq -r '.request.namespace' test_data/pod/legacy-aadpodidbinding.json)" = "team-a" ]
+  policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-cross-namespace.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  pod=$(mutated_pod test_data/pod/legacy-aadpodidbinding.json)
+  [ "$(jq -r '.spec.containers[0].env[] | select(.name == "AZURE_CLIENT_ID") | .value' <<<"$pod")" = "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c" ]
+  [ "$(jq -r '[.spec.initContainers[].name] | map(select(startswith("azwi-proxy"))) | join(",")' <<<"$pod")" = "azwi-proxy,azwi-proxy-init" ]
+  warnings=$(response | jq -r '.warnings | join("\n")')
+  [[ "$warnings" == *'migrated from AAD Pod Identity (AzureIdentityBinding "identities/web-binding")'* ]]
+  [[ "$warnings" == *"2/3 federate subject system:serviceaccount:team-a:workload-sa"* ]]
+  [ "$(response | jq -r '.auditAnnotations["migrated-from"]')" = "identities/web-binding" ]
+  [ "$(response | jq -r '.auditAnnotations["client-ids"]')" = "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c" ]
+}
+
+@test "SPEC §8.2: migrate: a namespaced AzureIdentity of another namespace does not serve the pod" {
+  policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-namespaced-identity.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -r '.patch')" = "null" ]
+  [[ "$(response | jq -r '.warnings | join("\n")')" == *'not migrated: '*'identities/web-binding'*'namespaced'* ]]
+}
+
+@test "SPEC §8.1: migrate with legacyPodIdentityForceNamespaced: a binding of another namespace is dropped before any lookup" {
+  policy_run -s test_data/settings/migrate-force-namespaced.json -r test_data/pod/legacy-aadpodidbinding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-force-namespaced.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -r '.patch')" = "null" ]
+  [[ "$(response | jq -r '.warnings | join("\n")')" == *'not migrated: no AzureIdentityBinding'*'selects aadpodidbinding="web-identity"'* ]]
 }
 
 @test "SPEC §8.4: migrate: no binding, admitted unchanged with a warning" {
@@ -312,7 +353,9 @@ all_replayed() {
   all_replayed
   [ "$(response | jq -r '.allowed')" = "true" ]
   [ "$(response | jq -r '.patch')" = "null" ]
-  [[ "$(response | jq -r '.warnings[]')" == *'not migrated: no AzureIdentityBinding here selects aadpodidbinding="web-identity"'* ]]
+  # No binding of any namespace (§8.1) selects the label.
+  [[ "$(response | jq -r '.warnings[]')" == *'not migrated: no AzureIdentityBinding'*'selects aadpodidbinding="web-identity"'* ]]
+  [ "$(response | jq -r '.auditAnnotations')" = "null" ]
 }
 
 @test "SPEC §8.4: migrate: the binding list fails, rejected with 500" {
@@ -323,6 +366,84 @@ all_replayed() {
   [ "$(response | jq -r '.allowed')" = "false" ]
   [ "$(response | jq -r '.status.code')" = "500" ]
   [[ "$(response | jq -r '.status.message')" == *"cannot list resource"* ]]
+}
+
+@test "SPEC §4.12: kubectl debug on an identity-binding pod: a debug container with its own AZURE_CLIENT_ID is denied (403)" {
+  # What `kubectl debug --env=AZURE_CLIENT_ID=… --target=app` sends: an UPDATE of the
+  # ephemeralcontainers subresource, the whole pod as object, the pod before as oldObject.
+  request=test_data/pod/ephemeral-debug-literal-client-id.json
+  [ "$(jq -r '.request | "\(.operation) \(.kind.kind) \(.subResource)"' "$request")" = "UPDATE Pod ephemeralcontainers" ]
+  [ "$(jq -r '.request.oldObject.spec.ephemeralContainers // [] | length' "$request")" = "0" ]
+  [ "$(jq -r '.request.object.spec.ephemeralContainers[0].env[0].value' "$request")" = "5e8d2c1a-7f4b-4a9e-b3c6-0d1e2f3a4b5c" ]
+  # Its review, denied cached then uncached (§6); no ServiceAccount lookup.
+  [ "$(grep -c '!KubernetesCanI' test_data/sessions/ephemeral-binding-denied.yml)" = "2" ]
+  ! grep -q 'kind: ServiceAccount' test_data/sessions/ephemeral-binding-denied.yml
+  policy_run -s test_data/settings/identity-binding.json -r "$request" \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/ephemeral-binding-denied.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.status.code')" = "403" ]
+  message=$(response | jq -r '.status.message')
+  [[ "$message" == *'ephemeral container "debugger"'* ]]
+  [[ "$message" == *"5e8d2c1a-7f4b-4a9e-b3c6-0d1e2f3a4b5c"* ]]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "SPEC §4.12: kubectl debug whose review allows the client ID: admitted unchanged" {
+  policy_run -s test_data/settings/identity-binding.json -r test_data/pod/ephemeral-debug-literal-client-id.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/ephemeral-binding-allowed.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "SPEC §6: a SecretProviderClass with two identity modes on is rejected (400) before any review" {
+  policy_run -s test_data/settings/default.json -r test_data/pod/csi-two-identity-modes.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/csi-two-identity-modes.yml
+  [ "$status" -eq 0 ]
+  # The class is the only call: no SubjectAccessReview for its clientID.
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.status.code')" = "400" ]
+  message=$(response | jq -r '.status.message')
+  [[ "$message" == *"azure-kv-two-modes"* ]]
+  [[ "$message" == *"only one identity mode can be enabled at a time"* ]]
+  [[ "$message" == *"usePodIdentity"* ]]
+  [[ "$message" == *"useAzureTokenProxy"* ]]
+}
+
+@test "SPEC §9: a mutated pod carries audit annotations naming its client ID" {
+  policy_run -s test_data/settings/default.json -r test_data/pod/labelled.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.patchType')" = "JSONPatch" ]
+  # No review was asked: no reviewed-client-ids; not migrated: no migrated-from.
+  [ "$(response | jq -c '.auditAnnotations')" = '{"client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"}' ]
+}
+
+@test "SPEC §9: an identity-binding pod's audit annotations name the client ID the review allowed" {
+  policy_run -s test_data/settings/identity-binding.json -r test_data/pod/identity-binding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/binding-allowed.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -c '.auditAnnotations')" = \
+    '{"client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c","reviewed-client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"}' ]
+}
+
+@test "SPEC §9: no audit annotations on a rejection or a pod without a client ID" {
+  policy_run -s test_data/settings/identity-binding.json -r test_data/pod/identity-binding.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/binding-denied.yml
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.auditAnnotations')" = "null" ]
+  policy_run -s test_data/settings/default.json -r test_data/pod/unlabeled.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/empty.yml
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.auditAnnotations')" = "null" ]
 }
 
 @test "typo in an annotation: warning with did-you-mean" {
@@ -464,4 +585,6 @@ all_replayed() {
   [ "$(jq -r '.spec.containers[0].env[] | select(.name == "AZURE_CLIENT_ID") | .value' <<<"$pod")" = "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c" ]
   [ "$(jq -r '[.spec.initContainers[].name] | join(" ")' <<<"$pod")" = "azwi-proxy migrate azwi-proxy-init" ]
   [ "$(jq -r '[.spec.volumes[].name] | join(" ")' <<<"$pod")" = "kube-api-access-abcde azure-identity-token" ]
+  # README, Operating it: the audit log records where the pod came from (§9).
+  [ "$(response | jq -r '.auditAnnotations["migrated-from"]')" = "team-b/orders-api-binding" ]
 }
