@@ -16,14 +16,22 @@ use crate::object::Subject;
 use crate::settings::Settings;
 use crate::verdict::Rejection;
 
-/// Run every SPEC §6 check that applies to `subject`; `Ok` carries the SPEC §4.11 warning of a
-/// Key Vault CSI client ID that differs from the ServiceAccount's.
+/// What [`authorize`] found: its warnings (SPEC §4.11, §6), and for the audit annotations of
+/// SPEC §9 every client ID judged and those a SubjectAccessReview allowed.
+#[derive(Debug, Default)]
+pub struct Authorized {
+    pub warnings: Vec<String>,
+    pub client_ids: Vec<String>,
+    pub reviewed: Vec<String>,
+}
+
+/// Run every SPEC §6 check that applies to `subject`.
 pub fn authorize(
     claims: &Claims,
     subject: &Subject,
     settings: &Settings,
     lookups: &Lookups,
-) -> Result<Vec<String>, Rejection> {
+) -> Result<Authorized, Rejection> {
     let mut warnings = Vec::new();
     let csi = csi_client_ids(claims, subject, settings, lookups, &mut warnings)?;
     warnings.extend(mismatch_warnings(claims, subject, &csi));
@@ -39,7 +47,7 @@ pub fn authorize(
             used.push((id, source));
         }
     }
-    for (id, source) in used {
+    for (id, source) in &used {
         if !settings.client_id_allowed(&subject.namespace, id) {
             return Err(Rejection::forbidden(format!(
                 "{}: client ID {} (from {source}) is not allowed in namespace {}; allowed \
@@ -53,6 +61,7 @@ pub fn authorize(
     }
 
     warnings.extend(indirect(claims, subject, settings)?);
+    let mut reviewed = Vec::new();
     let binding = &settings.identity_binding;
     if claims.identity_binding && binding.authorize {
         let ids = &claims.client_ids;
@@ -68,16 +77,22 @@ pub fn authorize(
         }
         for (id, source) in ids {
             check_access(subject, settings, lookups, id, source)?;
+            reviewed.push(id.clone());
         }
     }
     if settings.secrets_store_csi.authorize {
         for (id, (source, needs_review)) in &csi {
             if *needs_review {
                 check_access(subject, settings, lookups, id, source)?;
+                reviewed.push(id.clone());
             }
         }
     }
-    Ok(warnings)
+    Ok(Authorized {
+        warnings,
+        client_ids: used.into_iter().map(|(id, _)| id.clone()).collect(),
+        reviewed,
+    })
 }
 
 /// SPEC §4.11, §6: a container that takes `AZURE_CLIENT_ID` from `valueFrom` or `envFrom`:

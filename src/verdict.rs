@@ -1,6 +1,8 @@
 //! The outcome of an evaluation, [`Verdict`], and its answer: the SDK's `ValidationResponse`,
 //! built here because the SDK has no helper for an accept or a mutation with warnings.
 
+use std::collections::BTreeMap;
+
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::Value;
 
@@ -56,6 +58,8 @@ impl Rejection {
 pub struct Verdict {
     pub outcome: Outcome,
     pub warnings: Vec<String>,
+    /// Written into the API server's audit events when the object is admitted (SPEC §9).
+    pub audit: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +82,14 @@ impl Verdict {
         self
     }
 
+    /// Audit annotations for an admitted object; a rejection carries none.
+    pub fn with_audit(mut self, audit: BTreeMap<String, String>) -> Self {
+        if !matches!(self.outcome, Outcome::Reject(_)) {
+            self.audit = audit;
+        }
+        self
+    }
+
     /// The SDK's response, warnings within the API server's limits.
     pub fn into_response(self) -> ValidationResponse {
         let (accepted, message, code, mutated_object) = match self.outcome {
@@ -92,7 +104,7 @@ impl Verdict {
             message,
             code,
             mutated_object,
-            audit_annotations: None,
+            audit_annotations: (!self.audit.is_empty()).then(|| self.audit.into_iter().collect()),
             warnings: limit_warnings(self.warnings),
         }
     }
@@ -103,6 +115,7 @@ impl From<Outcome> for Verdict {
         Self {
             outcome,
             warnings: Vec::new(),
+            audit: BTreeMap::new(),
         }
     }
 }

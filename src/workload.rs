@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::cluster::{LookupError, Lookups};
 use crate::object::{Metadata, read};
-use crate::pod::{self, Pod};
+use crate::pod::{self, Findings, Pod};
 use crate::request::WorkloadKind;
 use crate::settings::Settings;
 use crate::verdict::{Rejection, Verdict};
@@ -51,9 +51,10 @@ pub(crate) fn evaluate(
         Ok(pod) => pod,
         Err(rejection) => return rejection.into(),
     };
-    let mut warnings = pod::key_warnings(&pod, settings);
-    let judged = judge(&pod, settings, lookups, &mut warnings);
-    Verdict::from(judged.map(|()| Verdict::accept())).with_warnings(warnings)
+    let mut findings = Findings::new(pod::key_warnings(&pod, settings));
+    let judged = judge(&pod, settings, lookups, &mut findings);
+    // A template's findings are warnings only: the pods it creates are audited.
+    Verdict::from(judged.map(|()| Verdict::accept())).with_warnings(findings.warnings)
 }
 
 /// The pod rules on a template: the same steps as a pod CREATE, but nothing is written or
@@ -62,21 +63,23 @@ fn judge(
     pod: &Pod,
     settings: &Settings,
     lookups: &Lookups,
-    warnings: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> Result<(), Rejection> {
-    match pod::legacy_pod_identity(pod, settings, lookups, warnings)? {
+    match pod::legacy_pod_identity(pod, settings, lookups, findings)? {
         Some(found) => {
-            warnings.extend(found.steps(pod, &found.client_id, false));
-            pod::unlabeled(pod, settings, lookups, warnings)
+            findings
+                .warnings
+                .extend(found.steps(pod, &found.client_id, false));
+            pod::unlabeled(pod, settings, lookups, findings)
         }
-        None if !pod.opted_in() => pod::unlabeled(pod, settings, lookups, warnings),
+        None if !pod.opted_in() => pod::unlabeled(pod, settings, lookups, findings),
         None => {
             let spec = pod.spec()?;
             let subject = &pod.subject;
             let sa = match lookups.service_account(&subject.namespace, &subject.service_account) {
                 Ok(sa) => Some(sa),
                 Err(LookupError::NotFound(_)) => {
-                    warnings.push(format!(
+                    findings.warnings.push(format!(
                         "{}: create ServiceAccount {}: until it exists, its pods are rejected",
                         subject.brief, subject.service_account
                     ));
@@ -84,7 +87,7 @@ fn judge(
                 }
                 Err(e) => return Err(pod::service_account_rejection(pod, &e)),
             };
-            pod::labelled(pod, &spec, sa.as_ref(), None, settings, lookups, warnings).map(drop)
+            pod::labelled(pod, &spec, sa.as_ref(), None, settings, lookups, findings).map(drop)
         }
     }
 }

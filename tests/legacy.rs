@@ -518,3 +518,18 @@ fn spec_8_1_legacy_pod_identity_force_namespaced(#[case] force: bool, #[case] mi
         assert_eq!(kinds(&fake), ["list AzureIdentityBinding"]);
     }
 }
+
+#[rstest::rstest]
+#[case::spec_9_migrated(json!({}), true)]
+#[case::spec_9_validate_only(json!({ "mutate": false }), false)]
+fn spec_9_a_migrated_pod_names_its_binding(#[case] extra: Value, #[case] mutated: bool) {
+    let fake = cluster_elsewhere(None);
+    let response = run(pod_request("ns1", legacy_pod("api")), migrate(extra), &fake);
+    assert_eq!(response.mutated_object.is_some(), mutated, "{response:?}");
+    let audit = response.audit_annotations.unwrap_or_default();
+    assert_eq!(
+        audit.get("migrated-from").map(String::as_str),
+        Some("identities/api-binding")
+    );
+    assert_eq!(audit.get("client-ids").map(String::as_str), Some(MI));
+}

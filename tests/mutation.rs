@@ -1187,3 +1187,77 @@ fn spec_4_9_a_proxy_prepended_to_a_restart_policy_container_reruns_unchanged(#[c
         panic!("{e}");
     }
 }
+
+// §9: audit annotations, which the API server writes into its audit events.
+
+fn audit(response: &kubewarden_policy_sdk::response::ValidationResponse) -> Value {
+    serde_json::to_value(&response.audit_annotations).unwrap_or_default()
+}
+
+#[test]
+fn spec_9_a_mutated_pod_names_the_client_ids_it_uses() {
+    let mut pod = labelled_pod("pod", "sa");
+    let literal = "99999999-8888-7777-6666-555555555555";
+    pod["spec"]["containers"][0]["env"] = json!([{ "name": "AZURE_CLIENT_ID", "value": literal }]);
+    let response = run(
+        pod_request("ns1", pod),
+        settings(json!({})),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert!(response.mutated_object.is_some(), "{response:?}");
+    assert_eq!(
+        audit(&response),
+        json!({ "client-ids": format!("{CLIENT},{literal}") })
+    );
+}
+
+#[test]
+fn spec_9_a_reviewed_pod_names_what_the_review_allowed() {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["metadata"]["annotations"] = json!({ BINDING: "true" });
+    let fake = cluster_with_sa("ns1", "sa").with_review(
+        "system:serviceaccount:ns1:sa",
+        CLIENT,
+        Ok(br#"{"allowed":true}"#.to_vec()),
+    );
+    let extra = json!({ "identityBinding": { "tokenProxy": "https://proxy.example.com" } });
+    let response = run(pod_request("ns1", pod), settings(extra), &fake);
+    assert_eq!(
+        audit(&response),
+        json!({ "client-ids": CLIENT, "reviewed-client-ids": CLIENT })
+    );
+}
+
+#[test]
+fn spec_9_validate_only_writes_what_it_found() {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["spec"]["volumes"] = json!([{ "name": "azure-identity-token", "projected": { "sources": [{ "serviceAccountToken": { "audience": "api://AzureADTokenExchange", "path": "azure-identity-token" } }] } }]);
+    for list in ["initContainers", "containers"] {
+        pod["spec"][list][0]["env"] =
+            json!([{ "name": "AZURE_FEDERATED_TOKEN_FILE", "value": TOKEN_FILE }]);
+    }
+    let response = run(
+        pod_request("ns1", pod),
+        settings(json!({ "mutate": false })),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{response:?}"
+    );
+    assert_eq!(audit(&response), json!({ "client-ids": CLIENT }));
+}
+
+#[rstest::rstest]
+#[case::spec_9_a_pod_without_client_id_carries_none(json!({}), true)]
+#[case::spec_9_a_rejection_carries_none(json!({ "azure.workload.identity/client-id": CLIENT, "azure.workload.identity/service-account-token-expiration": "1" }), false)]
+fn spec_9_no_audit_annotations(#[case] sa_annotations: Value, #[case] accepted: bool) {
+    let fake = FakeCluster::new().with_service_account("ns1", "sa", sa_annotations);
+    let response = run(
+        pod_request("ns1", labelled_pod("pod", "sa")),
+        settings(json!({})),
+        &fake,
+    );
+    assert_eq!(response.accepted, accepted, "{response:?}");
+    assert_eq!(response.audit_annotations, None);
+}

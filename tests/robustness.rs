@@ -420,10 +420,8 @@ fn object_before_kind_is_judged_the_same() {
     };
     let first = answer(&sorted);
     assert!(String::from_utf8_lossy(&first).contains(r#""accepted":true,"#));
-    assert_eq!(
-        String::from_utf8(answer(&reordered)),
-        String::from_utf8(first)
-    );
+    let parsed = |bytes: Vec<u8>| serde_json::from_slice::<Value>(&bytes).unwrap_or_default();
+    assert_eq!(parsed(answer(&reordered)), parsed(first));
 }
 
 /// Reading a Pod with the envelope never makes the whole request unreadable: an UPDATE of

@@ -20,7 +20,9 @@ pub(crate) use migrate::Migration;
 pub(crate) use plan::Plan;
 pub(crate) use warnings::keys as key_warnings;
 
-use crate::authorization::{self, Claims, Source};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::authorization::{self, Authorized, Claims, Source};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::legacy::{self, Legacy};
 use crate::names;
@@ -46,22 +48,75 @@ pub(crate) fn create(
         Ok(pod) => pod,
         Err(rejection) => return rejection.into(),
     };
-    let mut warnings = key_warnings(&pod, settings);
-    let verdict = admit(pod, settings, lookups, &mut warnings);
-    Verdict::from(verdict).with_warnings(warnings)
+    let mut findings = Findings::new(key_warnings(&pod, settings));
+    let verdict = admit(pod, settings, lookups, &mut findings);
+    let audit = findings.annotations();
+    Verdict::from(verdict)
+        .with_warnings(findings.warnings)
+        .with_audit(audit)
+}
+
+/// What the steps found besides their verdict: admission warnings, in the order found, and
+/// what the audit annotations of an admitted pod say (SPEC §9): which identities it uses, and
+/// how they were checked.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    pub warnings: Vec<String>,
+    client_ids: BTreeSet<String>,
+    reviewed: BTreeSet<String>,
+    migrated_from: Option<String>,
+}
+
+impl Findings {
+    pub fn new(warnings: Vec<String>) -> Self {
+        Self {
+            warnings,
+            ..Self::default()
+        }
+    }
+
+    fn record(&mut self, authorized: &Authorized) {
+        self.client_ids
+            .extend(authorized.client_ids.iter().cloned());
+        self.reviewed.extend(authorized.reviewed.iter().cloned());
+    }
+
+    /// Empty for a pod that uses no client ID.
+    fn annotations(&mut self) -> BTreeMap<String, String> {
+        let list = |ids: BTreeSet<String>| ids.into_iter().collect::<Vec<_>>().join(",");
+        let mut annotations = BTreeMap::new();
+        if self.client_ids.is_empty() {
+            return annotations;
+        }
+        annotations.insert(
+            "client-ids".to_owned(),
+            list(std::mem::take(&mut self.client_ids)),
+        );
+        if !self.reviewed.is_empty() {
+            annotations.insert(
+                "reviewed-client-ids".to_owned(),
+                list(std::mem::take(&mut self.reviewed)),
+            );
+        }
+        if let Some(from) = self.migrated_from.take() {
+            annotations.insert("migrated-from".to_owned(), from);
+        }
+        annotations
+    }
 }
 
 fn admit(
     pod: Pod,
     settings: &Settings,
     lookups: &Lookups,
-    warnings: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> Result<Verdict, Rejection> {
-    match legacy_pod_identity(&pod, settings, lookups, warnings)? {
+    match legacy_pod_identity(&pod, settings, lookups, findings)? {
         // SPEC §8.3: carried over to Workload Identity with the AzureIdentity's client ID.
         Some(found) if settings.mutate => {
             let spec = pod.spec()?;
             let sa = service_account(&pod, lookups)?;
+            findings.migrated_from = Some(found.from.clone());
             let plan = labelled(
                 &pod,
                 &spec,
@@ -69,35 +124,41 @@ fn admit(
                 Some(&found),
                 settings,
                 lookups,
-                warnings,
+                findings,
             )?;
             let id = plan.client_id.as_deref().unwrap_or(&found.client_id);
             if id != found.client_id {
-                warnings.push(format!(
+                findings.warnings.push(format!(
                     "{}: uses the client ID of ServiceAccount {} ({id}), not the \
                      AzureIdentity's ({})",
                     pod.subject.brief, pod.subject.service_account, found.client_id
                 ));
             }
-            warnings.extend(found.steps(&pod, id, true));
+            findings.warnings.extend(found.steps(&pod, id, true));
             write(pod, &plan)
         }
         // SPEC §8.6: validate-only says how to finish the migration, and mutates nothing.
         Some(found) => {
-            warnings.extend(found.steps(&pod, &found.client_id, false));
-            unlabeled(&pod, settings, lookups, warnings).map(|()| Verdict::accept())
+            findings
+                .warnings
+                .extend(found.steps(&pod, &found.client_id, false));
+            findings.client_ids.insert(found.client_id.clone());
+            findings.migrated_from = Some(found.from.clone());
+            unlabeled(&pod, settings, lookups, findings).map(|()| Verdict::accept())
         }
         None if !pod.opted_in() => {
-            unlabeled(&pod, settings, lookups, warnings).map(|()| Verdict::accept())
+            unlabeled(&pod, settings, lookups, findings).map(|()| Verdict::accept())
         }
         None => {
             let spec = pod.spec()?;
             let sa = service_account(&pod, lookups)?;
-            let plan = labelled(&pod, &spec, Some(&sa), None, settings, lookups, warnings)?;
+            let plan = labelled(&pod, &spec, Some(&sa), None, settings, lookups, findings)?;
             if settings.mutate {
                 return write(pod, &plan);
             }
-            warnings.extend(verify::verify(&pod, &spec, &plan, settings)?);
+            findings
+                .warnings
+                .extend(verify::verify(&pod, &spec, &plan, settings)?);
             Ok(Verdict::accept())
         }
     }
@@ -137,16 +198,18 @@ pub(crate) fn legacy_pod_identity(
     pod: &Pod,
     settings: &Settings,
     lookups: &Lookups,
-    warnings: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> Result<Option<Migration>, Rejection> {
     let label = pod.label(names::LEGACY_POD_IDENTITY_LABEL);
     match legacy::check(&pod.subject, label, pod.opted_in(), settings)? {
         Legacy::Nothing => Ok(None),
         Legacy::Warning(warning) => {
-            warnings.push(warning);
+            findings.warnings.push(warning);
             Ok(None)
         }
-        Legacy::Migrate(selector) => migrate::find(pod, selector, settings, lookups, warnings),
+        Legacy::Migrate(selector) => {
+            migrate::find(pod, selector, settings, lookups, &mut findings.warnings)
+        }
     }
 }
 
@@ -156,7 +219,7 @@ pub(crate) fn unlabeled(
     pod: &Pod,
     settings: &Settings,
     lookups: &Lookups,
-    warnings: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> Result<(), Rejection> {
     let binding = pod.requests_token_for(&settings.identity_binding.audience);
     // A hand-written Workload Identity token: its literal client IDs face the allowlist
@@ -172,7 +235,9 @@ pub(crate) fn unlabeled(
         true => Some(service_account(pod, lookups)?),
         false => None,
     };
-    warnings.extend(spec.duplicate_client_id_warnings(&pod.subject.brief));
+    findings
+        .warnings
+        .extend(spec.duplicate_client_id_warnings(&pod.subject.brief));
     let mut claims = Claims::new(binding, sa.as_ref(), &spec.literal_client_ids(), csi);
     claims.uses_tokens = binding || pod.requests_token_for(&settings.audience);
     claims.indirect = spec
@@ -180,12 +245,9 @@ pub(crate) fn unlabeled(
         .into_iter()
         .map(|(c, how)| (Source::Container(c), how))
         .collect();
-    warnings.extend(authorization::authorize(
-        &claims,
-        &pod.subject,
-        settings,
-        lookups,
-    )?);
+    let authorized = authorization::authorize(&claims, &pod.subject, settings, lookups)?;
+    findings.record(&authorized);
+    findings.warnings.extend(authorized.warnings);
     Ok(())
 }
 
@@ -198,20 +260,23 @@ pub(crate) fn labelled(
     migration: Option<&Migration>,
     settings: &Settings,
     lookups: &Lookups,
-    warnings: &mut Vec<String>,
+    findings: &mut Findings,
 ) -> Result<Plan, Rejection> {
     let plan = plan::plan(pod, spec, sa, settings, migration)?;
-    warnings.extend(spec.duplicate_client_id_warnings(&pod.subject.brief));
-    warnings.extend(authorization::authorize(
-        &plan.claims,
-        &pod.subject,
-        settings,
-        lookups,
-    )?);
+    findings
+        .warnings
+        .extend(spec.duplicate_client_id_warnings(&pod.subject.brief));
+    let authorized = authorization::authorize(&plan.claims, &pod.subject, settings, lookups)?;
+    findings.record(&authorized);
+    findings.warnings.extend(authorized.warnings);
     if sa.is_some() {
-        warnings.extend(warnings::labelled(pod, spec, &plan));
+        findings
+            .warnings
+            .extend(warnings::labelled(pod, spec, &plan));
     }
-    warnings.extend(warnings::windows(spec, &pod.subject.brief));
+    findings
+        .warnings
+        .extend(warnings::windows(spec, &pod.subject.brief));
     Ok(plan)
 }
 
