@@ -631,10 +631,9 @@ fn spec_4_11_labelled_pod_without_client_id_warns() {
     );
     assert!(out.allowed());
     assert!(
-        out.warnings()
-            .iter()
-            .any(|w| w.contains("azure.workload.identity/client-id")
-                && w.contains("without a client ID")),
+        out.warnings().iter().any(|w| w
+            .contains("no identity: annotate ServiceAccount default with client-id")
+            && w.contains("AZURE_CLIENT_ID")),
         "{:?}",
         out.warnings()
     );
