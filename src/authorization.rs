@@ -10,7 +10,7 @@ mod key_vault;
 pub use claims::{Claims, Source};
 
 use crate::cluster::{Lookups, SecretProviderClass};
-use crate::format::quote;
+use crate::format::{MAX_QUOTED, bounded, quote};
 use crate::names;
 use crate::object::Subject;
 use crate::settings::Settings;
@@ -55,7 +55,7 @@ pub fn authorize(
                 subject.display,
                 quote(id),
                 quote(&subject.namespace),
-                allowed_list(settings, &subject.namespace)
+                bounded(&allowed_list(settings, &subject.namespace))
             )));
         }
     }
@@ -137,7 +137,7 @@ fn mismatch_warnings(
     subject: &Subject,
     csi: &BTreeMap<String, (Source, bool)>,
 ) -> Vec<String> {
-    let Some((sa_id, sa)) = claims.service_account_client_id() else {
+    let Some((sa_id, _)) = claims.service_account_client_id() else {
         return Vec::new();
     };
     csi.iter()
@@ -147,12 +147,13 @@ fn mismatch_warnings(
                 Source::SecretProviderClass(spc) => spc.rsplit('/').next().unwrap_or(spc),
                 _ => "",
             };
+            // The advice first, the values after it: with long names, truncation only ever
+            // shortens the class's quoted name (SPEC §9).
             format!(
-                "{}: align the client IDs if one identity was meant: SecretProviderClass {} has \
-                 {id}, ServiceAccount {} {sa_id}",
+                "{}: align the client IDs if one identity was meant: {sa_id} (ServiceAccount) \
+                 vs {id} (SecretProviderClass {})",
                 subject.brief,
-                quote(class),
-                sa.rsplit('/').next().unwrap_or(sa)
+                quote(class)
             )
         })
         .collect()
@@ -282,20 +283,25 @@ fn check_access(
     let reason = if decision.reason.is_empty() {
         String::new()
     } else {
-        format!(" ({})", decision.reason)
+        format!(" ({})", bounded(&decision.reason))
+    };
+    // A value too long to quote whole is no client ID Azure prints: no rule is written for it.
+    let rule = match client_id.chars().count() <= MAX_QUOTED {
+        true => cluster_role(subject, client_id, &binding.verb, &binding.api_group),
+        false => "(none: a client ID is a GUID)".to_owned(),
     };
     Err(Rejection::forbidden(format!(
         "{}: ServiceAccount {ns}/{sa} may not use managed identity {id} (from {source}): \
-             RBAC does not allow verb {verb:?} on resource {id:?} in API group {group:?}{reason}. \
+             RBAC does not allow verb {verb:?} on resource {resource} in API group {group:?}{reason}. \
              A cluster admin can allow it with this ClusterRole rule, bound to the \
              ServiceAccount:\n{rule}",
         subject.display,
         ns = &subject.namespace,
         sa = subject.service_account,
-        id = client_id,
+        id = bounded(client_id),
+        resource = quote(client_id),
         verb = binding.verb,
         group = binding.api_group,
-        rule = cluster_role(subject, client_id, &binding.verb, &binding.api_group),
     )))
 }
 

@@ -17,6 +17,15 @@ pub fn quote(value: &str) -> String {
     }
 }
 
+/// `value` as it is when it fits [`MAX_QUOTED`] characters, else quoted and truncated: for
+/// values a message shows bare, such as a client ID or a review's reason (SPEC §9).
+pub fn bounded(value: &str) -> String {
+    match value.chars().count() <= MAX_QUOTED {
+        true => value.to_owned(),
+        false => quote(value),
+    }
+}
+
 /// A GUID in its canonical 8-4-4-4-12 hexadecimal form, as Entra ID prints client and tenant IDs.
 pub fn is_guid(value: &str) -> bool {
     let groups: Vec<&str> = value.split('-').collect();

@@ -35,6 +35,17 @@ pub struct Metadata {
     pub labels: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "nullable")]
     pub annotations: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub owner_references: Vec<OwnerReference>,
+}
+
+/// Who owns an object: what the policy reads of an `ownerReferences` entry.
+#[derive(Deserialize, Default, Debug, Clone)]
+pub struct OwnerReference {
+    #[serde(default, deserialize_with = "nullable")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub controller: bool,
 }
 
 /// Any object, read for its metadata only.
@@ -51,6 +62,13 @@ impl Metadata {
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.annotations.get(key).map(String::as_str)
+    }
+
+    /// Controlled by an object of `kind` (an `ownerReferences` entry with `controller: true`).
+    pub fn controlled_by(&self, kind: &str) -> bool {
+        self.owner_references
+            .iter()
+            .any(|owner| owner.controller && owner.kind == kind)
     }
 
     /// `metadata.name` when set and not empty.

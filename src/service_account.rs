@@ -56,6 +56,19 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
     // SPEC §5: RBAC compares resource names exactly, and the use-managed-identity rule is
     // written in lower case (as Azure prints client IDs).
     let mut warnings = warnings;
+    // SPEC §5: the webhook writes the client ID into pods when they are created only.
+    let before = old
+        .as_ref()
+        .and_then(|o| o.metadata.annotation(names::CLIENT_ID));
+    if let (Some(before), Some(id)) = (before.filter(|b| !b.is_empty()), changed(names::CLIENT_ID))
+    {
+        warnings.push(format!(
+            "{brief}: restart its pods (kubectl rollout restart): running ones keep client ID {} \
+             until then, not {}",
+            quote(before),
+            quote(id)
+        ));
+    }
     if let Some(id) = changed(names::CLIENT_ID).filter(|id| is_guid(id))
         && id.bytes().any(|b| b.is_ascii_uppercase())
     {

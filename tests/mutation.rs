@@ -304,7 +304,9 @@ fn spec_4_6_empty_client_id_is_not_injected_and_warns() {
     );
     let warnings = response.warnings.clone().unwrap_or_default();
     assert!(
-        warnings.iter().any(|w| w.contains("without a client ID")),
+        warnings
+            .iter()
+            .any(|w| w.contains("no identity: annotate ServiceAccount")),
         "{warnings:?}"
     );
 }
@@ -1260,4 +1262,126 @@ fn spec_9_no_audit_annotations(#[case] sa_annotations: Value, #[case] accepted: 
     );
     assert_eq!(response.accepted, accepted, "{response:?}");
     assert_eq!(response.audit_annotations, None);
+}
+
+// §4.3: the rules guarding the privileged init container, for a proxy another webhook injects.
+
+#[rstest::rstest]
+#[case::spec_4_3_validate_only_false_value_outside_allowed_namespaces(json!({ PROXY: "false" }), false, json!({ "mutate": false, "proxy": { "allowedNamespaces": ["other"] } }), Some(403))]
+#[case::spec_4_3_validate_only_carried_init_container_on_host_network(json!({}), true, json!({ "mutate": false }), Some(400))]
+#[case::spec_4_3_mutating_false_value_is_quiet(json!({ PROXY: "false" }), false, json!({ "proxy": { "allowedNamespaces": ["other"] } }), None)]
+fn spec_4_3_proxy_rules_for_an_injected_proxy(
+    #[case] annotations: Value,
+    #[case] carries_init: bool,
+    #[case] extra: Value,
+    #[case] rejected: Option<u16>,
+) {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["metadata"]["annotations"] = annotations;
+    if carries_init {
+        pod["spec"]["hostNetwork"] = json!(true);
+        pod["spec"]["initContainers"] =
+            json!([{ "name": "azwi-proxy-init", "image": "proxy-init" }]);
+    }
+    let response = run(
+        pod_request("ns1", pod),
+        settings(extra),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert_eq!(response.code, rejected, "{response:?}");
+}
+
+// §2: an earlier pass's classic volume under a hashed layout, and what a replacement keeps.
+
+#[rstest::rstest]
+#[case::spec_2_v16_keeps_the_classic_volume("v1.6")]
+#[case::spec_2_v161_keeps_the_classic_volume("v1.6.1")]
+fn spec_2_classic_volume_is_adopted_under_a_hashed_layout(#[case] layout: &str) {
+    let extra = json!({ "tokenVolumeLayout": layout });
+    let classic = mutate(
+        labelled_pod("pod", "sa"),
+        json!({}),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    let response = run(
+        pod_request("ns1", classic.clone()),
+        settings(extra),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(
+        response.mutated_object, None,
+        "no second token volume: {response:?}"
+    );
+}
+
+#[test]
+fn spec_2_a_replaced_mount_and_volume_keep_what_the_policy_does_not_write() {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["spec"]["containers"][0]["volumeMounts"] = json!([{ "name": "azure-identity-token", "mountPath": "/elsewhere", "mountPropagation": "None" }]);
+    pod["spec"]["volumes"] = json!([{ "name": "azure-identity-token", "projected": { "defaultMode": 292, "sources": [{ "serviceAccountToken": { "audience": "other", "path": "azure-identity-token" } }] } }]);
+    let out = mutate(pod, json!({}), &cluster_with_sa("ns1", "sa"));
+    let mount = &out["spec"]["containers"][0]["volumeMounts"][0];
+    assert_eq!(mount["mountPath"], "/var/run/secrets/azure/tokens");
+    assert_eq!(mount["mountPropagation"], "None");
+    let volume = &out["spec"]["volumes"][0]["projected"];
+    assert_eq!(volume["defaultMode"], 292);
+    assert_eq!(
+        volume["sources"][0]["serviceAccountToken"]["audience"],
+        "api://AzureADTokenExchange"
+    );
+}
+
+// §4.11, warnings revision 3 added, each with its quiet counterpart.
+
+#[rstest::rstest]
+#[case::spec_4_11_job_pod_with_a_regular_proxy_warns("Job", false, true)]
+#[case::spec_4_11_job_pod_with_a_native_proxy_is_quiet("Job", true, false)]
+#[case::spec_4_11_deployment_pod_with_a_regular_proxy_is_quiet("ReplicaSet", false, false)]
+fn spec_4_11_a_job_never_completes_beside_a_regular_proxy(
+    #[case] owner: &str,
+    #[case] native: bool,
+    #[case] warned: bool,
+) {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["metadata"]["annotations"] = json!({ PROXY: "true" });
+    pod["metadata"]["ownerReferences"] =
+        json!([{ "apiVersion": "v1", "kind": owner, "name": "o", "uid": "u", "controller": true }]);
+    let extra = json!({ "proxy": { "nativeSidecar": native } });
+    let response = run(
+        pod_request("ns1", pod),
+        settings(extra),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    let warnings = response.warnings.unwrap_or_default();
+    assert_eq!(
+        warnings
+            .iter()
+            .any(|w| w.contains("set proxy.nativeSidecar: true")),
+        warned,
+        "{warnings:?}"
+    );
+}
+
+#[rstest::rstest]
+#[case::spec_4_11_classic_path_under_v16_warns("v1.6", true)]
+#[case::spec_4_11_classic_path_under_classic_is_quiet("classic", false)]
+fn spec_4_11_a_hard_coded_classic_token_path(#[case] layout: &str, #[case] warned: bool) {
+    let mut pod = labelled_pod("pod", "sa");
+    pod["spec"]["containers"][0]["args"] =
+        json!(["--token-file=/var/run/secrets/azure/tokens/azure-identity-token"]);
+    let extra = json!({ "tokenVolumeLayout": layout });
+    let response = run(
+        pod_request("ns1", pod),
+        settings(extra),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    let warnings = response.warnings.unwrap_or_default();
+    assert_eq!(
+        warnings
+            .iter()
+            .any(|w| w.contains("read $AZURE_FEDERATED_TOKEN_FILE in container \"container\"")),
+        warned,
+        "{warnings:?}"
+    );
 }

@@ -742,3 +742,65 @@ fn spec_9_every_warning_fits_whole_with_realistic_names() {
     );
     assert!(seen >= 26, "{seen} warnings rendered");
 }
+
+/// A 1,000-character literal client ID is quoted truncated wherever the denial repeats it.
+#[test]
+fn spec_9_a_long_literal_client_id_makes_a_bounded_denial() {
+    let long = "a".repeat(1000);
+    let mut pod = labelled_pod("pod", "sa");
+    pod["metadata"]["annotations"] = json!({ BINDING: "true" });
+    pod["spec"]["containers"][0]["env"] = json!([{ "name": "AZURE_CLIENT_ID", "value": long }]);
+    let fake = cluster_with_sa("ns1", "sa")
+        .with_review("system:serviceaccount:ns1:sa", CLIENT, Ok(ALLOW.to_vec()))
+        .with_review(
+            "system:serviceaccount:ns1:sa",
+            &long,
+            Ok(br#"{"allowed":false}"#.to_vec()),
+        );
+    let response = run(pod_request("ns1", pod), binding_settings(), &fake);
+    assert_eq!(response.code, Some(403), "{response:?}");
+    let message = response.message.unwrap_or_default();
+    assert!(message.len() < 2048, "{} bytes", message.len());
+    assert!(message.contains("(truncated)"), "{message}");
+}
+
+/// The warnings revision 2 let lose their advice with 63-character names now fit whole.
+#[test]
+fn spec_9_no_client_id_and_csi_mismatch_warnings_keep_their_advice_with_long_names() {
+    let ns = "n".repeat(63);
+    let name = "p".repeat(63);
+    let mut pod = labelled_pod(&name, &"s".repeat(63));
+    pod["spec"]["volumes"] = json!([{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv" } } }]);
+    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": { "clientID": "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c" } } });
+    let with = |annotations: Value| {
+        FakeCluster::new()
+            .with_service_account(&ns, &"s".repeat(63), annotations)
+            .with_object(
+                "SecretProviderClass",
+                &ns,
+                "kv",
+                Ok(spc.to_string().into_bytes()),
+            )
+    };
+    let none = run(
+        pod_request(&ns, pod.clone()),
+        settings(json!({})),
+        &with(json!({})),
+    );
+    let other = run(
+        pod_request(&ns, pod),
+        settings(json!({})),
+        &with(json!({ "azure.workload.identity/client-id": CLIENT })),
+    );
+    for (response, advice) in [
+        (none, "or set AZURE_CLIENT_ID"),
+        (other, "(SecretProviderClass \"kv\")"),
+    ] {
+        let warnings = response.warnings.unwrap_or_default();
+        let warning = warnings.iter().find(|w| w.contains(advice));
+        assert!(
+            warning.is_some_and(|w| w.chars().count() <= 256 && !w.ends_with('…')),
+            "{warnings:?}"
+        );
+    }
+}

@@ -123,3 +123,33 @@ fn spec_4a_typos_on_a_service_account_warn() {
         "{warnings:?}"
     );
 }
+
+#[rstest::rstest]
+#[case::spec_5_a_changed_client_id_warns_that_running_pods_keep_the_old(
+    Some(CLIENT),
+    "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c",
+    true
+)]
+#[case::spec_5_a_first_client_id_is_quiet(None, CLIENT, false)]
+#[case::spec_5_an_unchanged_client_id_is_quiet(Some(CLIENT), CLIENT, false)]
+fn spec_5_client_id_change(
+    #[case] before: Option<&str>,
+    #[case] after: &str,
+    #[case] warned: bool,
+) {
+    let old = sa(before.map_or(
+        json!({}),
+        |id| json!({ "azure.workload.identity/client-id": id }),
+    ));
+    let new = sa(json!({ "azure.workload.identity/client-id": after }));
+    let response = judge(new, Some(old), json!({}));
+    assert!(response.accepted, "{response:?}");
+    let warnings = response.warnings.unwrap_or_default();
+    assert_eq!(
+        warnings
+            .iter()
+            .any(|w| w.contains("restart its pods (kubectl rollout restart)")),
+        warned,
+        "{warnings:?}"
+    );
+}

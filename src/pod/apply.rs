@@ -90,6 +90,10 @@ pub(super) fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool,
     Ok(changed)
 }
 
+/// `(where, field)` a replaced mount or volume keeps (SPEC §2): a mount's propagation, a
+/// projected volume's file mode (which the API server defaults to 420).
+const KEPT: [(&str, &str); 2] = [("", "mountPropagation"), ("/projected", "defaultMode")];
+
 fn name_of(item: &Value) -> Option<&str> {
     item.get("name")?.as_str()
 }
@@ -111,12 +115,21 @@ fn list_mut<'v>(
 /// Replace the element named like `want` when it differs from it, or append it; `true` when
 /// changed. "Differs" means some field the policy writes is missing or has another value
 /// (SPEC §2): what the API server adds to what a webhook wrote (`defaultMode: 420` on a
-/// projected volume) is no difference.
+/// projected volume) is no difference. A replacement keeps the fields the policy does not
+/// write and that do not change what is mounted, so the patch does not remove them.
 fn add_or_replace(list: &mut Vec<Value>, want: &Value) -> bool {
     match list.iter_mut().find(|v| name_of(v) == name_of(want)) {
         Some(existing) if covers(existing, want) => false,
         Some(existing) => {
-            *existing = want.clone();
+            let mut replacement = want.clone();
+            for (at, key) in KEPT {
+                let kept = existing.pointer(at).and_then(|o| o.get(key)).cloned();
+                let target = replacement.pointer_mut(at).and_then(Value::as_object_mut);
+                if let (Some(kept), Some(target)) = (kept, target) {
+                    target.entry(key).or_insert(kept);
+                }
+            }
+            *existing = replacement;
             true
         }
         None => {

@@ -116,6 +116,10 @@ pub(crate) struct Container {
     env_from: Vec<IgnoredAny>,
     #[serde(default, deserialize_with = "nullable")]
     volume_mounts: Vec<Mount>,
+    #[serde(default, deserialize_with = "nullable")]
+    command: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    args: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -230,13 +234,12 @@ impl Pod {
             })
     }
 
-    /// The first volume named with the reserved prefix, and where a container mounts it: the
-    /// token volume of an earlier webhook pass (SPEC §2).
+    /// The token volume of an earlier webhook pass (SPEC §2): the first volume named with the
+    /// reserved prefix, else the classic one, and where a container mounts it.
     pub fn reserved(&self, spec: &Spec) -> Option<Reserved> {
-        let volume = self
-            .volumes
-            .iter()
-            .find(|v| v.name.starts_with(names::V16_VOLUME_PREFIX))?;
+        let named = |test: &dyn Fn(&str) -> bool| self.volumes.iter().find(|v| test(&v.name));
+        let volume = named(&|name| name.starts_with(names::V16_VOLUME_PREFIX))
+            .or_else(|| named(&|name| name == names::CLASSIC_VOLUME))?;
         let mount_path = spec
             .containers()
             .flat_map(|c| &c.volume_mounts)
@@ -339,6 +342,14 @@ impl Spec {
 }
 
 impl Container {
+    /// Whether its `command`, `args` or literal `env` values contain `text`.
+    pub fn mentions(&self, text: &str) -> bool {
+        let values = self.env.iter().filter_map(|e| e.value.as_deref());
+        (self.command.iter().chain(&self.args).map(String::as_str))
+            .chain(values)
+            .any(|value| value.contains(text))
+    }
+
     /// Whether `env` defines `name`.
     pub fn defines(&self, name: &str) -> bool {
         self.env.iter().any(|e| e.name == name)

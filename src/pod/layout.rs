@@ -53,21 +53,32 @@ impl Layout {
                 ca_path: names::V16_CA_PATH,
             }
         };
-        match layout {
+        let classic = |mount_path: Option<&String>| Self {
+            volume_name: names::CLASSIC_VOLUME.to_owned(),
+            mount_path: mount_path
+                .map_or(names::CLASSIC_MOUNT_PATH, String::as_str)
+                .to_owned(),
+            token_path: names::CLASSIC_TOKEN_PATH,
+            ca_path: names::CLASSIC_CA_PATH,
+        };
+        match (layout, earlier) {
+            (TokenVolumeLayout::Classic, Some(found))
+                if found.volume_name == names::CLASSIC_VOLUME =>
+            {
+                classic(None)
+            }
+            // An earlier pass's classic volume (upstream up to v1.5, or this policy before a
+            // layout change) is kept under every layout, with the paths that pass wrote.
+            (_, Some(found)) if found.volume_name == names::CLASSIC_VOLUME => {
+                classic(found.mount_path.as_ref())
+            }
             // The invariant (one token volume) holds in `classic` too: an earlier pass's
             // reserved volume is kept, with the paths that pass wrote.
-            TokenVolumeLayout::Classic if earlier.is_some() => {
-                hashed(|_| names::V16_MOUNT_PATH.to_owned())
-            }
-            TokenVolumeLayout::Classic => Self {
-                volume_name: names::CLASSIC_VOLUME.to_owned(),
-                mount_path: names::CLASSIC_MOUNT_PATH.to_owned(),
-                token_path: names::CLASSIC_TOKEN_PATH,
-                ca_path: names::CLASSIC_CA_PATH,
-            },
-            TokenVolumeLayout::V16 => hashed(|_| names::V16_MOUNT_PATH.to_owned()),
+            (TokenVolumeLayout::Classic, Some(_)) => hashed(|_| names::V16_MOUNT_PATH.to_owned()),
+            (TokenVolumeLayout::Classic, None) => classic(None),
+            (TokenVolumeLayout::V16, _) => hashed(|_| names::V16_MOUNT_PATH.to_owned()),
             // Upstream v1.6.1 (PR #1749): the mount path carries the volume's hash too.
-            TokenVolumeLayout::V161 => hashed(|volume| {
+            (TokenVolumeLayout::V161, _) => hashed(|volume| {
                 let hash = volume
                     .strip_prefix(names::V16_VOLUME_PREFIX)
                     .unwrap_or(volume);

@@ -269,6 +269,9 @@ pub(crate) fn labelled(
     let authorized = authorization::authorize(&plan.claims, &pod.subject, settings, lookups)?;
     findings.record(&authorized);
     findings.warnings.extend(authorized.warnings);
+    findings
+        .warnings
+        .extend(warnings::planned(pod, spec, &plan));
     if sa.is_some() {
         findings
             .warnings

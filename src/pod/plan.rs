@@ -217,12 +217,24 @@ fn proxy_plan(
     settings: &Settings,
     forced: bool,
 ) -> Result<Option<ProxyPlan>, Rejection> {
-    let asked = ProxyRequest::from_annotation(pod.annotation(names::INJECT_PROXY));
-    if !forced && asked != ProxyRequest::Yes {
+    let annotation = pod.annotation(names::INJECT_PROXY);
+    let injects = forced || ProxyRequest::from_annotation(annotation) == ProxyRequest::Yes;
+    // The rules that guard the privileged init container also hold for one another webhook
+    // injected, and, beside a managed webhook that injects whenever the key is present (its
+    // value `"false"` included), for the key itself (SPEC §4.3).
+    let carries_init = spec
+        .containers()
+        .any(|c| c.name == names::PROXY_INIT_CONTAINER);
+    let managed_injects = !settings.mutate && annotation.is_some();
+    if !injects && !carries_init && !managed_injects {
         return Ok(None);
     }
     let (display, namespace) = (&pod.subject.display, pod.subject.namespace.as_str());
-    let message = |why: &str| format!("{display}: annotation {}: {why}", names::INJECT_PROXY);
+    let what = match annotation.is_some() || forced {
+        true => format!("annotation {}", names::INJECT_PROXY),
+        false => format!("container {}", names::PROXY_INIT_CONTAINER),
+    };
+    let message = |why: &str| format!("{display}: {what}: {why}");
     let reject = |code: fn(String) -> Rejection, why: String| Err(code(message(&why)));
     if spec.host_network {
         return reject(
@@ -250,6 +262,9 @@ fn proxy_plan(
                 settings.proxy.allowed_namespaces.join(", ")
             ),
         );
+    }
+    if !injects {
+        return Ok(None);
     }
     let port = proxy::port(pod.annotation(names::PROXY_PORT))
         .map_err(|why| Rejection::bad_request(format!("{display}: {why}")))?;

@@ -43,11 +43,11 @@ pub(super) fn labelled(pod: &Pod, spec: &Spec, plan: &Plan) -> Vec<String> {
     let brief = &pod.subject.brief;
     let mut warnings = Vec::new();
     if plan.client_id.is_none() && spec.literal_client_ids().is_empty() {
+        // The fix first and short: with 63-character names it still fits 256 characters.
         warnings.push(format!(
-            "{brief}: annotate ServiceAccount {} with {} (or set AZURE_CLIENT_ID): without a \
-             client ID it starts without an identity",
+            "{brief}: no identity: annotate ServiceAccount {} with {} or set AZURE_CLIENT_ID",
             pod.subject.service_account,
-            names::CLIENT_ID
+            names::CLIENT_ID_SHORT
         ));
     }
     let mut present: Vec<&str> = spec.containers().map(|c| c.name.as_str()).collect();
@@ -60,6 +60,39 @@ pub(super) fn labelled(pod: &Pod, spec: &Spec, plan: &Plan) -> Vec<String> {
             quote(entry),
             names::SKIP_CONTAINERS,
         ));
+    }
+    warnings
+}
+
+/// SPEC §4.11: what an opted-in pod's plan would leave broken, though the pod is admitted: a
+/// Job that never completes beside a regular proxy container, and containers that read the
+/// classic token path under a layout that does not mount it.
+pub(super) fn planned(pod: &Pod, spec: &Spec, plan: &Plan) -> Vec<String> {
+    let brief = &pod.subject.brief;
+    let mut warnings = Vec::new();
+    if plan.proxy.as_ref().is_some_and(|proxy| !proxy.native) && pod.metadata.controlled_by("Job") {
+        warnings.push(format!(
+            "{brief}: set proxy.nativeSidecar: true: this Job's pod never completes while {} \
+             runs as a regular container",
+            names::PROXY_CONTAINER
+        ));
+    }
+    let classic = format!(
+        "{}/{}",
+        names::CLASSIC_MOUNT_PATH,
+        names::CLASSIC_TOKEN_PATH
+    );
+    if plan.layout.token_file() != classic {
+        let readers = spec
+            .containers()
+            .filter(|c| !plan.skip.contains(&c.name) && c.mentions(&classic));
+        for container in readers {
+            warnings.push(format!(
+                "{brief}: read $AZURE_FEDERATED_TOKEN_FILE in container {}: {classic} does not \
+                 exist under this token volume layout",
+                quote(&container.name)
+            ));
+        }
     }
     warnings
 }
