@@ -8,6 +8,10 @@ use serde_json::Value;
 
 /// `T` read from `value`; the error names the field by its path (`spec.volumes[0].csi: …`).
 pub fn read<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, String> {
+    // The path is tracked only to explain an error: every well-formed object reads plainly.
+    if let Ok(read) = T::deserialize(value) {
+        return Ok(read);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| match e.path().to_string() {
         path if path == "." => e.inner().to_string(),
         path => format!("{path}: {}", e.inner()),

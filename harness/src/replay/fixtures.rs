@@ -65,3 +65,17 @@ pub fn list_all_bindings(label_selector: Option<&str>) -> String {
         "!KubernetesListResourceAll\napi_version: aadpodidentity.k8s.io/v1\nkind: AzureIdentityBinding\n{label_selector}field_masks:\n- spec.selector\n- spec.azureIdentity\n- metadata.namespace\n- metadata.name"
     )
 }
+
+/// How kwctl's replay error shows [`LIST_ALL_BINDINGS`] (its `Debug` form).
+pub const LIST_ALL_BINDINGS_DEBUG: &str = "KubernetesListResourceAll { api_version: \
+    \"aadpodidentity.k8s.io/v1\", kind: \"AzureIdentityBinding\", label_selector: None, \
+    field_selector: None, field_masks: Some({\"metadata.name\", \"metadata.namespace\", \
+    \"spec.azureIdentity\", \"spec.selector\"}) }";
+
+/// Assert that `error` is kwctl's strict-replay mismatch: it was expecting a request that
+/// starts with `expecting`, and got one that ends with `got`.
+pub fn assert_mismatch(error: &str, expecting: &str, got: &str) {
+    let expected = format!("Replay error: unexpected request. Was expecting {expecting}");
+    assert!(error.contains(&expected), "{error}");
+    assert!(error.ends_with(&format!("{got} instead")), "{error}");
+}
