@@ -7,18 +7,9 @@ setup() {
   cd "$BATS_TEST_DIRNAME"
 }
 
-# The harness binary: $HARNESS, else what `cargo build -p harness` builds, else the
-# `--profile harness` build (target/harness/harness).
+# The harness binary: $HARNESS, else what `cargo build -p harness` builds.
 harness() {
-  local bin=${HARNESS:-}
-  if [ -z "$bin" ]; then
-    local target=${CARGO_TARGET_DIR:-target}
-    bin=$target/debug/harness
-    if [ ! -x "$bin" ] && [ -x "$target/harness/harness" ]; then
-      bin=$target/harness/harness
-    fi
-  fi
-  "$bin" "$@"
+  "${HARNESS:-${CARGO_TARGET_DIR:-target}/debug/harness}" "$@"
 }
 
 policy_run() {

@@ -40,13 +40,8 @@ if [ ! -f "$dir/request.json" ]; then
   list >&2
   exit 2
 fi
-# The harness: $HARNESS (`make demo` sets it), else what `cargo build -p harness` builds, else
-# the older `--profile harness` build.
-target=${CARGO_TARGET_DIR:-target}
-harness=${HARNESS:-$target/debug/harness}
-if [ -z "${HARNESS:-}" ] && [ ! -x "$harness" ] && [ -x "$target/harness/harness" ]; then
-  harness=$target/harness/harness
-fi
+# The harness: $HARNESS (`make demo` sets it), else what `cargo build -p harness` builds.
+harness=${HARNESS:-${CARGO_TARGET_DIR:-target}/debug/harness}
 if [ ! -x "$harness" ]; then
   echo "no harness at $harness: build it with 'cargo build -p harness' (or set HARNESS)" >&2
   exit 2
