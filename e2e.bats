@@ -579,3 +579,194 @@ all_replayed() {
   # README, Operating it: the audit log records where the pod came from (§9).
   [ "$(response | jq -r '.auditAnnotations["migrated-from"]')" = "team-b/orders-api-binding" ]
 }
+
+# README's own command text, run offline: each case below reads the command from README.md at
+# test time (readme_block), so a README edit that breaks a command fails here. kubectl is
+# replaced by a stub that answers from test_data/runbooks/ (what the cluster would print) or
+# records what would be applied; everything else (sed, jq, shell functions) runs as written.
+
+# The ```console block of README.md that contains the fixed string $1, without the fences and
+# with the block's indentation (a numbered step's) removed.
+readme_block() {
+  awk -v marker="$1" '
+    /^ *```console$/ { inside = 1; indent = index($0, "`") - 1; block = ""; found = 0; next }
+    inside && /^ *```$/ { inside = 0; if (found) { printf "%s", block; exit } next }
+    inside { line = substr($0, indent + 1); block = block line "\n"; if (index($0, marker)) found = 1 }
+  ' README.md
+}
+
+# README "Before a runbook": the variables and render(), with the two placeholders a user
+# replaces filled in and kubectl answering what the chart's default PolicyServer holds.
+readme_render() {
+  kubectl() {
+    [ "$*" = "get policyserver default -o jsonpath={.spec.image}" ] || return 99
+    printf '%s' registry.example.com/mirror/policy-server:v1.35.0
+  }
+  local setup
+  setup=$(readme_block 'render() {')
+  [[ "$setup" == *'<your-registry>'* && "$setup" == *'<your tenant>'* ]]
+  setup=${setup//<your-registry>/registry.example.com/team}
+  setup=${setup//<your tenant>/22222222-2222-2222-2222-222222222222}
+  eval "$setup"
+  unset -f kubectl
+}
+
+# The settings of a rendered ClusterAdmissionPolicy (stdin), as YAML for --settings-path: the
+# lines under `  settings:`, dedented.
+policy_settings() {
+  awk '/^  settings:/ { inside = 1; next } inside && /^(  [^ ]|[^ ])/ { inside = 0 } inside { print substr($0, 5) }'
+}
+
+@test "README Before a runbook: render fills in every placeholder of every file a runbook applies" {
+  readme_render
+  [ "$MODULE" = "registry://registry.example.com/team/azure-workload-identity-policy:v0.1.0" ]
+  [ "$PS_IMAGE" = "registry.example.com/mirror/policy-server:v1.35.0" ]
+  KW_NS=cattle-kubewarden-system
+  # Every `render … | kubectl apply|delete -f -` line of the runbooks, as written.
+  lines=$(grep -hoE '^ *render examples/[^ ]+ \| kubectl (apply|delete) -f -$' README.md | sed 's/^ *//')
+  [ "$(wc -l <<<"$lines")" -ge 15 ]
+  kubectl() { [ "$*" = "apply -f -" ] || [ "$*" = "delete -f -" ] || return 99; cat >"$BATS_TEST_TMPDIR/applied.yaml"; }
+  set -o pipefail
+  while IFS= read -r line; do
+    file=$(awk '{ print $2 }' <<<"$line")
+    eval "$line"
+    rendered=$BATS_TEST_TMPDIR/applied.yaml
+    [ -s "$rendered" ]
+    [ "$(grep -vc '^ *#' "$rendered")" -eq "$(grep -vc '^ *#' "$file")" ]
+    ! grep -v '^ *#' "$rendered" | grep -E '<your|registry\.example\.com/azure|72f988bf'
+    ! grep -v '^ *#' "$rendered" | grep -E 'namespace: "?kubewarden"?$'
+    if grep -q '^kind: ClusterAdmissionPolicy' "$rendered"; then
+      [ "$(grep -c "^  module: $MODULE\$" "$rendered")" = "$(grep -c '^kind: ClusterAdmissionPolicy' "$rendered")" ]
+    fi
+    if grep -q '^kind: PolicyServer' "$rendered"; then
+      [ "$(grep -c "^  image: $PS_IMAGE\$" "$rendered")" = 1 ]
+      ! grep -v '^ *#' "$rendered" | grep 'ghcr.io'
+    fi
+    if grep -q '^kind: \(ServiceAccount\|ClusterRoleBinding\|PolicyServer\)$' "$rendered"; then
+      grep -q "namespace: $KW_NS\$" "$rendered"
+    fi
+  done <<<"$lines"
+}
+
+@test "README Before a runbook: every rendered policy's settings are accepted, the tenant the user's" {
+  readme_render
+  kubectl() { [ "$*" = "apply -f -" ] || return 99; cat >"$BATS_TEST_TMPDIR/applied.yaml"; }
+  set -o pipefail
+  checked=0
+  for file in $(grep -l '^kind: ClusterAdmissionPolicy' examples/*/*.yaml); do
+    eval "render $file | kubectl apply -f -"
+    policy_settings <"$BATS_TEST_TMPDIR/applied.yaml" >"$BATS_TEST_TMPDIR/settings.yml"
+    [ -s "$BATS_TEST_TMPDIR/settings.yml" ]
+    if grep -q '^mutate: false' "$BATS_TEST_TMPDIR/settings.yml"; then
+      ! grep -q tenantId "$BATS_TEST_TMPDIR/settings.yml" || grep -q "^tenantId: \"$TENANT_ID\"" "$BATS_TEST_TMPDIR/settings.yml"
+    else
+      grep -q "^tenantId: \"$TENANT_ID\"\$" "$BATS_TEST_TMPDIR/settings.yml"
+    fi
+    run harness run -s "$BATS_TEST_TMPDIR/settings.yml" -r test_data/pod/unlabeled.json \
+      --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/empty.yml policy.wasm
+    [ "$status" -eq 0 ]
+    [ "$(response | jq -r '.allowed')" = "true" ]
+    # Unrendered, a mutating example's placeholder tenant is refused, saying what to put there.
+    policy_settings <"$file" >"$BATS_TEST_TMPDIR/raw.yml"
+    if grep -q '<your-tenant-id>' "$BATS_TEST_TMPDIR/raw.yml"; then
+      run harness run -s "$BATS_TEST_TMPDIR/raw.yml" -r test_data/pod/unlabeled.json policy.wasm
+      [ "$status" -ne 0 ]
+      [[ "$output" == *'Provided settings are not valid: '*'tenantId'* ]]
+    fi
+    checked=$((checked + 1))
+  done
+  [ "$checked" -eq 5 ]
+}
+
+@test "README Safe rollout: the monitor-mode sed turns every policy of every example to monitor" {
+  readme_render
+  line=$(readme_block "sed 's/mode: protect/mode: monitor/'" | grep '^render <example>.yaml | ')
+  [ -n "$line" ]
+  kubectl() { [ "$*" = "apply -f -" ] || return 99; cat >"$BATS_TEST_TMPDIR/applied.yaml"; }
+  set -o pipefail
+  for file in $(grep -l '^kind: ClusterAdmissionPolicy' examples/*/*.yaml); do
+    eval "${line//<example>.yaml/$file}"
+    [ "$(grep -c '^  mode: monitor$' "$BATS_TEST_TMPDIR/applied.yaml")" = "$(grep -c '^kind: ClusterAdmissionPolicy' "$file")" ]
+    ! grep -q 'mode: protect' "$BATS_TEST_TMPDIR/applied.yaml"
+  done
+}
+
+@test "README Runbook A: the kwctl run and jq commands print the verdict and the decoded patch" {
+  block=$(readme_block 'annotated-policy.wasm > response.json')
+  run_command=$(sed -n '/^kwctl run/,/> response.json$/p' <<<"$block")
+  [[ "$run_command" == *'annotated-policy.wasm > response.json' ]]
+  # Without kwctl, the harness on the unannotated module (same arguments).
+  if ! command -v "${KWCTL:-kwctl}" >/dev/null 2>&1 || [ ! -f annotated-policy.wasm ]; then
+    kwctl() { [ "$1" = run ] && shift && harness run "${@/annotated-policy.wasm/policy.wasm}"; }
+  fi
+  HARNESS=$(realpath "${HARNESS:-${CARGO_TARGET_DIR:-target}/debug/harness}")
+  cd "$BATS_TEST_TMPDIR" && ln -s "$BATS_TEST_DIRNAME/examples" examples && ln -s "$BATS_TEST_DIRNAME/policy.wasm" policy.wasm
+  [ ! -f "$BATS_TEST_DIRNAME/annotated-policy.wasm" ] || ln -s "$BATS_TEST_DIRNAME/annotated-policy.wasm" annotated-policy.wasm
+  eval "$run_command" 2>/dev/null
+  verdict=$(eval "$(grep "^jq '{allowed, status, warnings}' response.json" <<<"$block")")
+  [ "$(jq -r '.allowed' <<<"$verdict")" = "true" ]
+  patch=$(eval "$(grep '^jq -r .patch response.json | base64 -d | jq \.' <<<"$block")")
+  [ "$(jq -r '[.[] | select(.value.name? // "" | startswith("AZURE_")) | .value.name] | join(" ")' <<<"$patch")" = \
+    "AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_FEDERATED_TOKEN_FILE AZURE_AUTHORITY_HOST" ]
+  [ "$(jq -r '[.[] | select(.value.name? == "azure-identity-token")] | length' <<<"$patch")" -ge 2 ]
+}
+
+@test "README Runbook A Verify: the settings mistake command, as written, prints the error README shows" {
+  block=$(readme_block 'harness run --settings-json')
+  command=$(grep '^\$ ' <<<"$block" | cut -c3-)
+  expected=$(grep '^Error: ' <<<"$block")
+  [[ "$command" == 'target/debug/harness run '* ]]
+  command=${command/target\/debug\/harness/harness}
+  eval "run $command"
+  [ "$status" -ne 0 ]
+  # README shortens the line with "…".
+  [[ "$output" == *"${expected%…}"* ]]
+}
+
+@test "README Runbook D: grant() substitutes the client ID, and the web-denied sed renames only the pod" {
+  block=$(readme_block 'grant() {')
+  eval "$(grep '^grant() {' <<<"$block")"
+  CLIENT_ID=0f9e8d7c-6b5a-4948-8372-615a4b3c2d1e
+  granted=$(grant)
+  ! grep -q 7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c <<<"$granted"
+  grep -q "resourceNames: \[\"$CLIENT_ID\"\]\|- $CLIENT_ID\$\|\"$CLIENT_ID\"" <<<"$granted"
+  [ "$(grep -c "$CLIENT_ID" <<<"$granted")" = "$(grep -c 7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c examples/aks-identity-binding/workload-rbac.yaml)" ]
+  line=$(readme_block 'name: web-denied' | grep '^sed ')
+  kubectl() { [ "$*" = "apply --dry-run=server -f -" ] || return 99; cat >"$BATS_TEST_TMPDIR/applied.yaml"; }
+  eval "$line"
+  diff <(cat examples/aks-identity-binding/pod.yaml) "$BATS_TEST_TMPDIR/applied.yaml" | grep '^[<>]' >"$BATS_TEST_TMPDIR/diff" || true
+  [ "$(cat "$BATS_TEST_TMPDIR/diff")" = "$(printf '<   name: web\n>   name: web-denied')" ]
+}
+
+@test "README Runbook E: the forceNamespaced check and the cross-namespace binding query, as written" {
+  block=$(readme_block 'kubectl get azureidentitybindings -A -o json > bindings.json')
+  kubectl() {
+    case "$*" in
+      "get deploy -A -o yaml") cat "$BATS_TEST_DIRNAME/test_data/runbooks/mic-deployments.yaml" ;;
+      "get azureidentitybindings -A -o json") cat "$BATS_TEST_DIRNAME/test_data/runbooks/azureidentitybindings.json" ;;
+      "get pods -A -l aadpodidbinding -o json") cat "$BATS_TEST_DIRNAME/test_data/runbooks/aadpodidbinding-pods.json" ;;
+      *) return 99 ;;
+    esac
+  }
+  cd "$BATS_TEST_TMPDIR"
+  set -o pipefail
+  run eval "$block"
+  [ "$status" -eq 0 ]
+  # MIC runs namespaced: the check shows it.
+  [[ "$output" == *'- name: FORCENAMESPACED'*'value: "true"'* ]]
+  # Only the pod whose binding lives in another namespace: not the one beside its binding,
+  # not one whose label no binding selects.
+  [ "$(grep -- ' <- binding ' <<<"$output")" = "team-a/orders-api-7c9d5b6f4-k8zqx <- binding team-b/orders-api-binding" ]
+}
+
+@test "README Operating it: the audit-log query lists each created pod's namespace and client IDs" {
+  block=$(readme_block 'audit.log')
+  [[ "$block" == "jq -c "*"' audit.log" ]]
+  cd "$BATS_TEST_TMPDIR" && cp "$BATS_TEST_DIRNAME/test_data/runbooks/audit.log" audit.log
+  run eval "$block"
+  [ "$status" -eq 0 ]
+  # One line per pod creation our webhooks annotated (the RequestReceived stage has none), the
+  # client-ids of each instance that saw it; reviewed-client-ids and other annotations left out.
+  [ "$output" = '{"ns":"team-a","ids":{"clusterwide-azure-workload-identity.kubewarden.admission/client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c","clusterwide-azure-workload-identity-verify.kubewarden.admission/client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"}}
+{"ns":"team-b","ids":{"clusterwide-azure-workload-identity-migrate.kubewarden.admission/client-ids":"3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c"}}' ]
+}
