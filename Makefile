@@ -2,10 +2,15 @@
 # target is added on demand.
 SHELL := /bin/bash
 CARGO ?= cargo
-KWCTL ?= kwctl
+# Kubewarden's own engine, for e2e.bats on kwctl, the engine suite and bench-engine: $KWCTL /
+# $POLICY_SERVER, else on PATH, else ../shared/bin/ beside the checkout; empty when none is found.
+KWCTL ?= $(or $(shell command -v kwctl 2>/dev/null),$(wildcard $(abspath ../shared/bin/kwctl)))
+POLICY_SERVER ?= $(or $(shell command -v policy-server 2>/dev/null),$(wildcard $(abspath ../shared/bin/policy-server)))
+export POLICY_SERVER
 TARGET_DIR ?= target
 WASM := $(TARGET_DIR)/wasm32-wasip1/release/azure_workload_identity_policy.wasm
 FLOOR_WASM := $(TARGET_DIR)/wasm32-wasip1/release/floor_policy.wasm
+REFERENCE_WASM := $(TARGET_DIR)/wasm32-wasip1/release/reference_policy.wasm
 HARNESS := $(TARGET_DIR)/debug/harness
 BENCH_HARNESS := $(TARGET_DIR)/bench-harness/harness
 # `make demo EXAMPLE=<name>` runs examples/<name>; without it, `make demo` lists them.
@@ -15,7 +20,7 @@ EXAMPLE ?=
 PROPTEST_CASES ?= 2000
 export PROPTEST_CASES
 
-.PHONY: all wasm-target policy.wasm floor.wasm annotated-policy.wasm harness bench-harness module-graph fmt lint check-fmt test unit-tests e2e-tests bench demo fuzz clean artifacthub
+.PHONY: all wasm-target policy.wasm floor.wasm reference.wasm annotated-policy.wasm harness bench-harness module-graph fmt lint check-fmt test unit-tests e2e-tests e2e-harness e2e-kwctl engine-tests bench bench-engine demo fuzz clean artifacthub
 
 all: policy.wasm
 
@@ -30,8 +35,12 @@ floor.wasm: wasm-target
 	$(CARGO) build --release --target wasm32-wasip1 -p floor-policy
 	cp $(FLOOR_WASM) floor.wasm
 
+reference.wasm: wasm-target
+	$(CARGO) build --release --target wasm32-wasip1 -p reference-policy
+	cp $(REFERENCE_WASM) reference.wasm
+
 annotated-policy.wasm: policy.wasm
-	@if command -v $(KWCTL) >/dev/null 2>&1; then \
+	@if [ -n "$(KWCTL)" ] && command -v $(KWCTL) >/dev/null 2>&1; then \
 		$(KWCTL) annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm; \
 	else \
 		echo "kwctl not found: annotated-policy.wasm not built (e2e.bats uses the harness on policy.wasm)"; \
@@ -61,14 +70,32 @@ module-graph:
 unit-tests: policy.wasm
 	$(CARGO) test --workspace
 
-e2e-tests: policy.wasm harness
+# e2e.bats once per engine: the harness always, then kwctl on annotated-policy.wasm (annotated
+# by that kwctl) when a kwctl is found. Each run prints its engine.
+e2e-tests: e2e-harness e2e-kwctl
+
+e2e-harness: policy.wasm harness
 	@if command -v bats >/dev/null 2>&1; then \
-		bats e2e.bats; \
+		E2E_ENGINE=harness bats e2e.bats; \
 	else \
 		echo "bats not installed: skipping e2e.bats (install bats to run it)"; \
 	fi
 
-test: check-fmt module-graph lint unit-tests e2e-tests
+e2e-kwctl: annotated-policy.wasm
+	@if ! command -v bats >/dev/null 2>&1; then \
+		echo "bats not installed: skipping e2e.bats on kwctl"; \
+	elif [ -z "$(KWCTL)" ] || [ ! -f annotated-policy.wasm ]; then \
+		echo "no kwctl found (KWCTL, PATH, ../shared/bin/kwctl): e2e.bats ran on the harness only"; \
+	else \
+		E2E_ENGINE=kwctl KWCTL=$(KWCTL) bats e2e.bats; \
+	fi
+
+# The policy in a real policy-server against the project's fake API server (engine/); skips
+# with a message when no policy-server or kwctl is found.
+engine-tests: policy.wasm floor.wasm harness
+	KWCTL=$(KWCTL) python3 engine/test_engine.py
+
+test: check-fmt module-graph lint unit-tests e2e-tests engine-tests
 
 # The bench's harness: opt-level 3 and jemalloc, as the policy-server is built (Cargo.toml,
 # profile bench-harness), in its own profile directory.
@@ -77,6 +104,11 @@ bench-harness:
 
 bench: policy.wasm floor.wasm bench-harness
 	HARNESS=$(BENCH_HARNESS) ./scripts/bench.sh
+
+# Requests per second in one real policy-server: the floor, the policy and the rule-less
+# reference policy, loaded alternately with wrk (docs/performance.md, In the real engine).
+bench-engine: policy.wasm floor.wasm reference.wasm
+	KWCTL=$(KWCTL) python3 engine/bench_engine.py
 
 # `make demo` lists the scenarios; `make demo EXAMPLE=<name>` builds quietly and runs one,
 # printing only the verdict, the warnings and the decoded patch.
@@ -92,4 +124,4 @@ fuzz: unit-tests
 
 clean:
 	$(CARGO) clean
-	rm -f policy.wasm floor.wasm annotated-policy.wasm
+	rm -f policy.wasm floor.wasm reference.wasm annotated-policy.wasm

@@ -1,19 +1,48 @@
 #!/usr/bin/env bats
-# End-to-end tests in Kubewarden's style. With kwctl on PATH they run `kwctl run` on
-# annotated-policy.wasm; otherwise the project's harness on policy.wasm, replaying sessions
-# strictly in order as kwctl does, so every session file here stays valid for kwctl.
+# End-to-end tests in Kubewarden's style, on one engine chosen by E2E_ENGINE:
+# - kwctl: `kwctl run` ($KWCTL, else kwctl on PATH) on annotated-policy.wasm;
+# - harness: the project's harness on policy.wasm, replaying sessions strictly in order as kwctl
+#   does, so every session file here stays valid for kwctl.
+# `make e2e-tests` runs the file once per engine, setting E2E_ENGINE. Unset, it is kwctl when
+# kwctl and annotated-policy.wasm are there, else the harness.
+
+if [ -z "${E2E_ENGINE:-}" ]; then
+  if command -v "${KWCTL:-kwctl}" >/dev/null 2>&1 && [ -f "$BATS_TEST_DIRNAME/annotated-policy.wasm" ]; then
+    E2E_ENGINE=kwctl
+  else
+    E2E_ENGINE=harness
+  fi
+fi
+# The harness run must not reach a kwctl on PATH through a test's own `command -v kwctl` check.
+[ "$E2E_ENGINE" = harness ] && KWCTL=/nonexistent/kwctl-not-used-on-the-harness-run
+
+setup_file() {
+  cd "$BATS_TEST_DIRNAME"
+  case "$E2E_ENGINE" in
+    kwctl)
+      command -v "${KWCTL:-kwctl}" >/dev/null 2>&1 || { echo "E2E_ENGINE=kwctl: no kwctl (KWCTL=${KWCTL:-})" >&2; return 1; }
+      [ -f annotated-policy.wasm ] || { echo "E2E_ENGINE=kwctl: no annotated-policy.wasm (make annotated-policy.wasm)" >&2; return 1; }
+      echo "# e2e.bats engine: $("${KWCTL:-kwctl}" --version | head -n 1) ($(command -v "${KWCTL:-kwctl}")) on annotated-policy.wasm" >&3
+      ;;
+    harness) echo "# e2e.bats engine: harness ($(harness_path)) on policy.wasm" >&3 ;;
+    *) echo "E2E_ENGINE must be kwctl or harness, not $E2E_ENGINE" >&2; return 1 ;;
+  esac
+}
 
 setup() {
   cd "$BATS_TEST_DIRNAME"
 }
 
 # The harness binary: $HARNESS, else what `cargo build -p harness` builds.
+harness_path() {
+  echo "${HARNESS:-${CARGO_TARGET_DIR:-target}/debug/harness}"
+}
 harness() {
-  "${HARNESS:-${CARGO_TARGET_DIR:-target}/debug/harness}" "$@"
+  "$(harness_path)" "$@"
 }
 
 policy_run() {
-  if command -v "${KWCTL:-kwctl}" >/dev/null 2>&1 && [ -f annotated-policy.wasm ]; then
+  if [ "$E2E_ENGINE" = kwctl ]; then
     run "${KWCTL:-kwctl}" --no-color run --sigstore-trust-config /dev/null "$@" annotated-policy.wasm
   else
     run harness run --strict-replay "$@" policy.wasm

@@ -264,7 +264,7 @@ def main():
     if not kwctl:
         print("engine suite skipped: no kwctl to annotate the modules (set KWCTL, put it on PATH or in ../shared/bin/)")
         return 0
-    print(f"# engine: policy-server {enginelib.version(policy_server)} ({policy_server}); "
+    print(f"# engine: {enginelib.version(policy_server)} ({policy_server}); "
           f"modules annotated by {enginelib.version(kwctl)}")
 
     with tempfile.TemporaryDirectory(prefix="azwi-engine-") as tmp:
