@@ -15,6 +15,10 @@ if [ -z "${E2E_ENGINE:-}" ]; then
 fi
 # The harness run must not reach a kwctl on PATH through a test's own `command -v kwctl` check.
 [ "$E2E_ENGINE" = harness ] && KWCTL=/nonexistent/kwctl-not-used-on-the-harness-run
+# README's commands, run as written, say `kwctl`: make that the chosen one (e.g. ../shared/bin/kwctl).
+if [ "$E2E_ENGINE" = kwctl ] && [ "${KWCTL:-kwctl}" != kwctl ]; then
+  kwctl() { "$KWCTL" "$@"; }
+fi
 
 setup_file() {
   cd "$BATS_TEST_DIRNAME"
@@ -49,9 +53,10 @@ policy_run() {
   fi
 }
 
-# The JSON response line (the last line of stdout that starts with '{').
+# The JSON response line (the last line of stdout that starts with '{'), keys sorted: kwctl
+# prints auditAnnotations from a HashMap, in a different order from run to run.
 response() {
-  grep '^{' <<<"$output" | tail -n 1
+  grep '^{' <<<"$output" | tail -n 1 | jq -cS .
 }
 
 # The decoded JSON patch of the response.
