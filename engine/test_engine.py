@@ -140,6 +140,7 @@ def missing_service_account_is_400_after_two_gets(ctx):
     message = status.get("message", "")
     check("missing-sa" in message, f"message does not name the ServiceAccount: {message}")
     check(len(message) < MESSAGE_BOUND, f"message of {len(message)} characters")
+    return f"{len(message)} characters: {message[:200]!r}"
 
 
 def api_server_500_fails_closed_then_recovers(ctx):
@@ -151,9 +152,11 @@ def api_server_500_fails_closed_then_recovers(ctx):
         ctx.fault(None)
     status = response.get("status") or {}
     check(response["allowed"] is False and status.get("code") == 500, f"not a 500: {response}")
-    check(len(status.get("message", "")) < MESSAGE_BOUND, "message over the bound")
+    message = status.get("message", "")
+    check(len(message) < MESSAGE_BOUND, "message over the bound")
     response, _ = ctx.server.validate("self-managed", example_review("self-managed", "outage-sa"))
     check(response["allowed"] is True and response.get("patch"), f"not mutated after recovery: {response}")
+    return f"{len(message)} characters: {message[:200]!r}"
 
 
 def subject_access_review_denied_is_403_after_two_reviews_allowed_is_admitted(ctx):
@@ -168,6 +171,7 @@ def subject_access_review_denied_is_403_after_two_reviews_allowed_is_admitted(ct
     check(ctx.delta(before).get("POST subjectaccessreviews") == 2, f"calls: {ctx.delta(before)}")
     response, _ = ctx.server.validate("aks-identity-binding", example_review("aks-identity-binding", "granted-sa"))
     check(response["allowed"] is True, f"granted ServiceAccount not admitted: {response}")
+    return f"denied: {status.get('message', '')[:160]!r}"
 
 
 def slow_api_server_is_rejected_and_the_server_keeps_serving(ctx):
