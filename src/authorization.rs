@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 mod claims;
 mod key_vault;
 
-pub use claims::{Claims, Source};
+pub use claims::{Claims, Indirect, Source};
 
 use crate::cluster::{Lookups, SecretProviderClass};
 use crate::format::{MAX_QUOTED, bounded, quote};

@@ -93,19 +93,28 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
         return Verdict::accept();
     }
     let lookups = Lookups::new(cluster);
+    let ctx = pod::Context {
+        settings: &settings,
+        lookups: &lookups,
+    };
+    // The one place the mode is chosen: who injects (reference §3, `mutate`).
+    let injector = match settings.mutate {
+        true => pod::Injector::Policy,
+        false => pod::Injector::ManagedWebhook,
+    };
     let (namespace, name) = (&request.namespace, &request.name);
     match Kind::of(&request) {
-        // `kubectl debug` adds containers to a running pod (SPEC §4.12).
+        // `kubectl debug` adds containers to a running pod (reference §4.12).
         Kind::Pod if request.sub_resource == "ephemeralcontainers" => {
             let (object, old) = (request.object, &request.old_object);
-            pod::ephemeral_containers(object, old, namespace, name, &settings, &lookups)
+            pod::ephemeral_containers(object, old, namespace, name, &ctx)
         }
         // Pods are mutated and checked when created; the rest of their spec is immutable.
         Kind::Pod if request.operation != "CREATE" => Verdict::accept(),
-        Kind::Pod => pod::create(request.object, namespace, name, &settings, &lookups),
+        Kind::Pod => pod::create(request.object, namespace, name, injector, &ctx),
         Kind::ServiceAccount => service_account::evaluate(&request, &settings),
         Kind::Workload(kind) => {
-            workload::evaluate(kind, &request.object, namespace, name, &settings, &lookups)
+            workload::evaluate(kind, &request.object, namespace, name, injector, &ctx)
         }
         Kind::Other => Verdict::accept(),
     }

@@ -1,9 +1,24 @@
 //! What `authorize` is given besides the pod's [`Subject`](crate::object::Subject): every
 //! client ID it would use, with where it comes from ([`Claims`], [`Source`]).
 
-use crate::cluster::ServiceAccount;
 use crate::format::quote;
 use crate::names;
+
+/// How a container takes a client ID that nobody can read at admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Indirect {
+    ValueFrom,
+    EnvFrom,
+}
+
+impl std::fmt::Display for Indirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ValueFrom => "valueFrom",
+            Self::EnvFrom => "envFrom",
+        })
+    }
+}
 
 /// Where a client ID comes from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,38 +77,10 @@ pub struct Claims {
     pub csi_volumes: Vec<(String, Option<String>)>,
     /// `(container, how)` of client IDs taken from `valueFrom` or `envFrom`, which nobody can
     /// read at admission.
-    pub indirect: Vec<(Source, &'static str)>,
+    pub indirect: Vec<(Source, Indirect)>,
 }
 
 impl Claims {
-    /// `sa` is the pod's ServiceAccount when it was read; `literal` the `(container, value)` of
-    /// every literal, non-empty `AZURE_CLIENT_ID`.
-    pub fn new(
-        identity_binding: bool,
-        sa: Option<&ServiceAccount>,
-        literal: &[(String, String)],
-        csi_volumes: Vec<(String, Option<String>)>,
-    ) -> Self {
-        let mut claims = Self {
-            identity_binding,
-            uses_tokens: identity_binding,
-            whole_pod: true,
-            client_ids: Vec::new(),
-            csi_volumes,
-            indirect: Vec::new(),
-        };
-        if let Some(sa) = sa
-            && let Some(id) = sa.annotation(names::CLIENT_ID).filter(|v| !v.is_empty())
-        {
-            let source = Source::ServiceAccount(format!("{}/{}", sa.namespace, sa.name));
-            claims.add(id, source);
-        }
-        for (container, id) in literal {
-            claims.add(id, Source::Container(container.clone()));
-        }
-        claims
-    }
-
     /// Claim `id`, unless it is claimed already (the first source is kept).
     pub fn add(&mut self, id: &str, source: Source) {
         if !self.client_ids.iter().any(|(claimed, _)| claimed == id) {

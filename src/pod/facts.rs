@@ -193,11 +193,6 @@ impl Pod {
         self.metadata.annotation(key)
     }
 
-    /// Opted in: the label is exactly `"true"`, as a label selector would match it.
-    pub fn opted_in(&self) -> bool {
-        self.label(names::USE_LABEL) == Some("true")
-    }
-
     /// `(volume, SecretProviderClass)` of every Key Vault CSI volume (`None`: it names none).
     pub fn csi_volumes(&self) -> Vec<(String, Option<String>)> {
         self.volumes
@@ -253,18 +248,6 @@ impl Pod {
 }
 
 impl Spec {
-    /// The ephemeral containers not named in `before`, as the only containers of the spec
-    /// (node placement kept): what an UPDATE of `pods/ephemeralcontainers` adds.
-    pub fn added_ephemeral(mut self, before: &[&str]) -> Self {
-        let added = std::mem::take(&mut self.ephemeral_containers);
-        self.containers = added
-            .into_iter()
-            .filter(|c| !before.contains(&c.name.as_str()))
-            .collect();
-        self.init_containers.clear();
-        self
-    }
-
     /// Every container, init containers first.
     pub fn containers(&self) -> impl Iterator<Item = &Container> {
         self.init_containers.iter().chain(&self.containers)
@@ -281,64 +264,6 @@ impl Spec {
             .map(String::as_str)
             == Some("windows")
     }
-
-    /// Whether `name` is `AZURE_CLIENT_ID` to the container's process: on Windows, env names
-    /// are case-insensitive, and the Azure SDKs read `azure_client_id` too (SPEC §6).
-    fn is_client_id(&self, name: &str) -> bool {
-        match self.windows() || self.targets_windows() {
-            true => name.eq_ignore_ascii_case(names::ENV_CLIENT_ID),
-            false => name == names::ENV_CLIENT_ID,
-        }
-    }
-
-    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID` entry: every entry
-    /// counts, since a container that defines it twice sees the last (SPEC §6).
-    pub fn literal_client_ids(&self) -> Vec<(String, String)> {
-        self.containers()
-            .flat_map(|c| {
-                c.env
-                    .iter()
-                    .filter(|e| self.is_client_id(&e.name))
-                    .filter_map(|e| e.value.as_deref().filter(|v| !v.is_empty()))
-                    .map(|v| (c.name.clone(), v.to_owned()))
-            })
-            .collect()
-    }
-
-    /// `(container, how)` of every container that takes `AZURE_CLIENT_ID` from `valueFrom`, or
-    /// may take it from `envFrom` (it defines none in `env`): client IDs nobody can read at
-    /// admission (SPEC §4.11).
-    pub fn indirect_client_ids(&self) -> Vec<(String, &'static str)> {
-        self.containers()
-            .filter_map(|c| {
-                let mut own = c
-                    .env
-                    .iter()
-                    .filter(|e| self.is_client_id(&e.name))
-                    .peekable();
-                let how = match own.peek().is_some() {
-                    true if own.any(|var| var.value_from.is_some()) => "valueFrom",
-                    false if !c.env_from.is_empty() => "envFrom",
-                    _ => return None,
-                };
-                Some((c.name.clone(), how))
-            })
-            .collect()
-    }
-
-    /// SPEC §6: a container that defines `AZURE_CLIENT_ID` more than once sees only the last.
-    pub fn duplicate_client_id_warnings(&self, brief: &str) -> Vec<String> {
-        self.containers()
-            .filter(|c| c.env.iter().filter(|e| self.is_client_id(&e.name)).count() > 1)
-            .map(|c| {
-                format!(
-                    "{brief}: keep one AZURE_CLIENT_ID in container {}: it sees only the last \
-                     of its entries, and each one is checked",
-                    crate::format::quote(&c.name)
-                )
-            })
-            .collect()
-    }
 }
 
 impl Container {
@@ -348,6 +273,17 @@ impl Container {
         (self.command.iter().chain(&self.args).map(String::as_str))
             .chain(values)
             .any(|value| value.contains(text))
+    }
+
+    /// `(name, literal value, from valueFrom)` of each `env` entry.
+    pub fn env_entries(&self) -> impl Iterator<Item = (&str, Option<&str>, bool)> {
+        self.env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_deref(), e.value_from.is_some()))
+    }
+
+    pub fn has_env_from(&self) -> bool {
+        !self.env_from.is_empty()
     }
 
     /// Whether `env` defines `name`.

@@ -22,7 +22,7 @@ pub(crate) struct Migration {
     pub client_id: String,
 }
 
-/// Steps 1, 2 and 4: the migration, or `None` with a warning in `warnings` saying why there is
+/// Steps 1, 2 and 4: the migration, or `None` with a warning saying why there is
 /// none; a host failure is a 500 (fail closed: a pod admitted unmigrated would start without
 /// an identity). Bindings of every namespace count, as AAD Pod Identity's MIC matches them,
 /// unless `legacyPodIdentityForceNamespaced`; an identity annotated `namespaced` serves only
@@ -32,8 +32,7 @@ pub(super) fn find(
     selector: &str,
     settings: &Settings,
     lookups: &Lookups,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Migration>, Rejection> {
+) -> Result<(Option<Migration>, Vec<String>), Rejection> {
     let subject = &pod.subject;
     let (namespace, display) = (subject.namespace.as_str(), &subject.display);
     let failed = |e: LookupError, what: &str| {
@@ -76,9 +75,11 @@ pub(super) fn find(
             Err(e) => return Err(failed(e, "its AzureIdentity")),
         }
     }
-    let mut not_migrated = |why: String| {
-        warnings.push(format!("{}: not migrated: {why}", subject.brief));
-        Ok(None)
+    let not_migrated = |why: String| {
+        Ok((
+            None,
+            vec![format!("{}: not migrated: {why}", subject.brief)],
+        ))
     };
     let (binding, binding_name, client_id) = match counting.as_slice() {
         [] => {
@@ -107,12 +108,13 @@ pub(super) fn find(
             quote(&binding.azure_identity)
         ));
     }
-    Ok(Some(Migration {
+    let migration = Migration {
         binding: binding_name.clone(),
         from: format!("{}/{}", binding.namespace, binding.name),
         identity: format!("{}/{}", binding.namespace, binding.azure_identity),
         client_id: client_id.clone(),
-    }))
+    };
+    Ok((Some(migration), Vec::new()))
 }
 
 impl Migration {

@@ -5,11 +5,12 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::assess::Injector;
 use super::facts::{Pod, Spec};
+use super::identity::Facts;
 use super::layout::Layout;
 use super::migrate::Migration;
 use super::proxy::{self, ProxyRequest};
-use crate::authorization::{Claims, Source};
 use crate::cluster::ServiceAccount;
 use crate::format::{parse_expiration, quote};
 use crate::names;
@@ -31,10 +32,8 @@ pub struct Plan {
     pub proxy: Option<ProxyPlan>,
     /// Containers that get nothing injected.
     pub skip: BTreeSet<String>,
-    /// The ServiceAccount's client ID, when it has one.
+    /// The client ID injected: the ServiceAccount's, else a migrated pod's AzureIdentity's.
     pub client_id: Option<String>,
-    /// Every client ID the pod would use, for `authorize`.
-    pub claims: Claims,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,15 +53,16 @@ pub struct ProxyPlan {
 pub fn plan(
     pod: &Pod,
     spec: &Spec,
+    facts: &Facts,
     sa: Option<&ServiceAccount>,
     settings: &Settings,
     migration: Option<&Migration>,
+    injector: Injector,
 ) -> Result<Plan, Rejection> {
     let display = &pod.subject.display;
     let none = ServiceAccount::default();
-    let known = sa;
     let sa = sa.unwrap_or(&none);
-    let proxy = proxy_plan(pod, spec, settings, migration.is_some())?;
+    let proxy = proxy_plan(pod, spec, settings, migration.is_some(), injector)?;
     let expiration = token_expiration(pod, sa)?;
     let client_id = sa
         .annotation(names::CLIENT_ID)
@@ -75,7 +75,7 @@ pub fn plan(
         .filter(|v| !v.is_empty())
         .or(settings.tenant_id.as_deref())
         .unwrap_or_default();
-    let binding = uses_identity_binding(pod, settings);
+    let binding = facts.binding_annotation;
     let layout = Layout::new(
         settings.token_volume_layout,
         &pod.metadata.hash_name(),
@@ -95,7 +95,7 @@ pub fn plan(
         let config = &settings.identity_binding;
         match config.token_proxy.as_deref() {
             Some(token_proxy) => env.push((names::ENV_TOKEN_PROXY, token_proxy.to_owned())),
-            None if settings.mutate => {
+            None if injector == Injector::Policy => {
                 return Err(Rejection::bad_request(format!(
                     "{display}: annotation {} asks for an identity binding, but identity binding is \
                      not configured in this policy (setting identityBinding.tokenProxy is \
@@ -126,8 +126,6 @@ pub fn plan(
     let volume = serde_json::to_value(layout.volume(expiration, audience, ca)).map_err(|e| {
         Rejection::bad_request(format!("{display}: cannot write the token volume: {e}"))
     })?;
-    let review_binding =
-        known.is_some() && (binding || pod.requests_token_for(&settings.identity_binding.audience));
     let skip = skip_containers(pod.annotation(names::SKIP_CONTAINERS));
     if proxy.is_some() && skip.contains(names::PROXY_CONTAINER) {
         return Err(Rejection::bad_request(format!(
@@ -138,25 +136,6 @@ pub fn plan(
             names::PROXY_CONTAINER
         )));
     }
-    // What the policy injects wins over `envFrom`: only containers it leaves alone count.
-    let injects_client_id = settings.mutate && client_id.is_some();
-    let mut claims = Claims::new(
-        review_binding,
-        known,
-        &spec.literal_client_ids(),
-        pod.csi_volumes(),
-    );
-    if let Some(m) = migration {
-        claims.add(&m.client_id, Source::AzureIdentity(m.identity.clone()));
-    }
-    claims.indirect = spec
-        .indirect_client_ids()
-        .into_iter()
-        .filter(|(c, how)| *how == "valueFrom" || !injects_client_id || skip.contains(c))
-        .map(|(c, how)| (Source::Container(c), how))
-        .collect();
-    claims.uses_tokens = true;
-
     Ok(Plan {
         layout,
         env,
@@ -165,14 +144,7 @@ pub fn plan(
         proxy,
         skip,
         client_id,
-        claims,
     })
-}
-
-/// The identity-binding annotation is `true` (any case).
-pub fn uses_identity_binding(pod: &Pod, settings: &Settings) -> bool {
-    pod.annotation(&settings.identity_binding_annotation())
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// `a;b; c` → {a, b, c}; empty entries ignored.
@@ -216,6 +188,7 @@ fn proxy_plan(
     spec: &Spec,
     settings: &Settings,
     forced: bool,
+    injector: Injector,
 ) -> Result<Option<ProxyPlan>, Rejection> {
     let annotation = pod.annotation(names::INJECT_PROXY);
     let injects = forced || ProxyRequest::from_annotation(annotation) == ProxyRequest::Yes;
@@ -225,7 +198,7 @@ fn proxy_plan(
     let carries_init = spec
         .containers()
         .any(|c| c.name == names::PROXY_INIT_CONTAINER);
-    let managed_injects = !settings.mutate && annotation.is_some();
+    let managed_injects = injector == Injector::ManagedWebhook && annotation.is_some();
     if !injects && !carries_init && !managed_injects {
         return Ok(None);
     }

@@ -5,6 +5,8 @@ use rstest::rstest;
 use serde_json::{Value, json};
 
 use super::apply::apply;
+use super::assess::{Account, Injected, Injector, claims};
+use super::identity::{Facts, Scope};
 use super::plan::plan;
 use super::{Plan, Pod};
 use crate::cluster::ServiceAccount;
@@ -49,7 +51,9 @@ fn planned(
     settings: &Settings,
 ) -> Result<Plan, Rejection> {
     let pod = read(pod);
-    plan(&pod, &pod.spec()?, sa, settings, None)
+    let spec = pod.spec()?;
+    let facts = Facts::of(&pod, &spec, settings);
+    plan(&pod, &spec, &facts, sa, settings, None, Injector::Policy)
 }
 
 fn env<'p>(plan: &'p Plan, name: &str) -> Option<&'p str> {
@@ -136,15 +140,31 @@ fn plan_claims(
 ) {
     let sa = sa.map(service_account);
     let settings = settings(json!({ "identityBinding": { "tokenProxy": "https://p" } }));
-    let plan = planned(&pod(patch), sa.as_ref(), &settings).unwrap_or_else(|e| panic!("{e}"));
-    let found: Vec<&str> = plan
-        .claims
+    let plan =
+        planned(&pod(patch.clone()), sa.as_ref(), &settings).unwrap_or_else(|e| panic!("{e}"));
+    let pod = read(&pod(patch));
+    let spec = pod.spec().unwrap_or_else(|e| panic!("{e}"));
+    let facts = Facts::of(&pod, &spec, &settings);
+    let account = sa.as_ref().map_or(Account::Missing, Account::Read);
+    let injected = Injected {
+        client_id: plan.client_id.is_some(),
+        skip: &plan.skip,
+    };
+    let claims = claims(
+        &facts,
+        Scope::WholePod,
+        &facts.containers,
+        account,
+        Some((None, injected)),
+        pod.csi_volumes(),
+    );
+    let found: Vec<&str> = claims
         .client_ids
         .iter()
         .map(|(id, _)| id.as_str())
         .collect();
     assert_eq!(found, ids);
-    assert_eq!(plan.claims.identity_binding, review);
+    assert_eq!(claims.identity_binding, review);
 }
 
 #[rstest]
@@ -166,7 +186,17 @@ fn applied(pod: &Value, extra: Value) -> Result<(bool, Value), Rejection> {
     let settings = settings(extra);
     let sa = service_account(json!({ "azure.workload.identity/client-id": CLIENT }));
     let mut pod = read(pod);
-    let plan = plan(&pod, &pod.spec()?, Some(&sa), &settings, None)?;
+    let spec = pod.spec()?;
+    let facts = Facts::of(&pod, &spec, &settings);
+    let plan = plan(
+        &pod,
+        &spec,
+        &facts,
+        Some(&sa),
+        &settings,
+        None,
+        Injector::Policy,
+    )?;
     let changed = apply(&mut pod.object, &plan, "Pod ns1/pod")?;
     Ok((changed, pod.object))
 }

@@ -1,6 +1,7 @@
 //! The admission warnings of the pod rules (SPEC §1, §4a, §4.11): the pod is still admitted.
 
 use super::facts::{Pod, Spec};
+use super::identity::{ClientIdSources, Facts};
 use super::plan::Plan;
 use super::proxy::ProxyRequest;
 use crate::format::quote;
@@ -38,11 +39,26 @@ pub(super) fn windows(spec: &Spec, brief: &str) -> Option<String> {
     })
 }
 
-/// SPEC §4.11: no client ID at all; skip-containers entries that name no container.
-pub(super) fn labelled(pod: &Pod, spec: &Spec, plan: &Plan) -> Vec<String> {
+/// Reference §6: a container that defines `AZURE_CLIENT_ID` more than once sees only the last.
+pub(super) fn duplicate_client_ids(containers: &[ClientIdSources], brief: &str) -> Vec<String> {
+    containers
+        .iter()
+        .filter(|c| c.entries > 1)
+        .map(|c| {
+            format!(
+                "{brief}: keep one AZURE_CLIENT_ID in container {}: it sees only the last \
+                 of its entries, and each one is checked",
+                quote(&c.container)
+            )
+        })
+        .collect()
+}
+
+/// Reference §4.11: no client ID at all; skip-containers entries that name no container.
+pub(super) fn opted_in(pod: &Pod, spec: &Spec, facts: &Facts, plan: &Plan) -> Vec<String> {
     let brief = &pod.subject.brief;
     let mut warnings = Vec::new();
-    if plan.client_id.is_none() && spec.literal_client_ids().is_empty() {
+    if plan.client_id.is_none() && facts.literal_client_ids().next().is_none() {
         // The fix first and short: with 63-character names it still fits 256 characters.
         warnings.push(format!(
             "{brief}: no identity: annotate ServiceAccount {} with {} or set AZURE_CLIENT_ID",

@@ -1,0 +1,402 @@
+//! The one decision tree of the pod rules (reference §4, §6, §7, §8, §4.12): given a pod or
+//! template, its identity facts, the context and the mode, what it gets (a plan), what it is
+//! told (warnings), what the audit records, or why it is denied. Callers only apply, verify or
+//! answer what it returns.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::facts::{Pod, Spec};
+use super::identity::{ClientIdSources, Facts, Scope};
+use super::migrate::{self, Migration};
+use super::plan::{self, Plan};
+use super::warnings;
+use crate::authorization::{self, Authorized, Claims, Source};
+use crate::cluster::{LookupError, Lookups, ServiceAccount};
+use crate::legacy::{self, Legacy};
+use crate::names;
+use crate::settings::Settings;
+use crate::verdict::Rejection;
+
+/// Who writes what a Workload Identity pod gets: this policy (`mutate: true`), or a managed
+/// webhook beside it (`mutate: false`, validate-only). Chosen once, from the settings, where
+/// the request is dispatched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Injector {
+    Policy,
+    ManagedWebhook,
+}
+
+/// What is being admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A pod CREATE.
+    Create(Injector),
+    /// A workload's pod template: never mutated; a missing ServiceAccount is a warning (§7).
+    Template(Injector),
+    /// Containers added through `pods/ephemeralcontainers` (§4.12).
+    Ephemeral,
+}
+
+/// What the rules need besides the object.
+pub(crate) struct Context<'a> {
+    pub settings: &'a Settings,
+    pub lookups: &'a Lookups<'a>,
+}
+
+/// The decision tree's answer: the plan (a pod to inject or verify), or the denial; and, either
+/// way, the warnings found on the way, and what the audit annotations of an admitted pod say.
+pub(crate) struct Assessment {
+    pub decision: Result<Option<Plan>, Rejection>,
+    pub warnings: Vec<String>,
+    pub audit: Audit,
+}
+
+/// What the audit annotations of an admitted pod say (reference §9).
+#[derive(Debug, Default)]
+pub(crate) struct Audit {
+    client_ids: BTreeSet<String>,
+    reviewed: BTreeSet<String>,
+    migrated_from: Option<String>,
+}
+
+impl Audit {
+    fn record(&mut self, authorized: &Authorized) {
+        self.client_ids
+            .extend(authorized.client_ids.iter().cloned());
+        self.reviewed.extend(authorized.reviewed.iter().cloned());
+    }
+
+    /// Empty for a pod that uses no client ID.
+    pub fn annotations(self) -> BTreeMap<String, String> {
+        let list = |ids: BTreeSet<String>| ids.into_iter().collect::<Vec<_>>().join(",");
+        let mut annotations = BTreeMap::new();
+        if self.client_ids.is_empty() {
+            return annotations;
+        }
+        annotations.insert("client-ids".to_owned(), list(self.client_ids));
+        if !self.reviewed.is_empty() {
+            annotations.insert("reviewed-client-ids".to_owned(), list(self.reviewed));
+        }
+        if let Some(from) = self.migrated_from {
+            annotations.insert("migrated-from".to_owned(), from);
+        }
+        annotations
+    }
+}
+
+/// The decision tree. `before` names the ephemeral containers the pod had before an UPDATE of
+/// `pods/ephemeralcontainers` (empty otherwise).
+pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> Assessment {
+    let mut warnings = match mode {
+        Mode::Ephemeral => Vec::new(),
+        Mode::Create(_) | Mode::Template(_) => warnings::keys(pod, ctx.settings),
+    };
+    let mut audit = Audit::default();
+    let mut tree = || -> Result<Option<Plan>, Rejection> {
+        let head = Facts::head(pod, ctx.settings);
+        let injector = match mode {
+            Mode::Ephemeral => {
+                return ephemeral(pod, &head, ctx, before).map(|found| {
+                    warnings.extend(found);
+                    None
+                });
+            }
+            Mode::Create(injector) | Mode::Template(injector) => injector,
+        };
+        let migration = match legacy_pod_identity(pod, &head, ctx)? {
+            (migration, found) => {
+                warnings.extend(found);
+                migration
+            }
+        };
+        match migration {
+            // §8.3: carried over to Workload Identity with the AzureIdentity's client ID.
+            Some(found) if mode == Mode::Create(Injector::Policy) => {
+                let spec = pod.spec()?;
+                let facts = Facts::of(pod, &spec, ctx.settings);
+                let sa = read_service_account(pod, ctx.lookups)?;
+                audit.migrated_from = Some(found.from.clone());
+                let (plan, authorized, found_warnings) =
+                    opted_in(pod, &spec, &facts, Some(&sa), Some(&found), injector, ctx)?;
+                warnings.extend(found_warnings);
+                audit.record(&authorized);
+                let id = plan.client_id.as_deref().unwrap_or(&found.client_id);
+                if id != found.client_id {
+                    warnings.push(format!(
+                        "{}: uses the client ID of ServiceAccount {} ({id}), not the \
+                         AzureIdentity's ({})",
+                        pod.subject.brief, pod.subject.service_account, found.client_id
+                    ));
+                }
+                warnings.extend(found.steps(pod, id, true));
+                Ok(Some(plan))
+            }
+            // §8.6: validate-only and templates say how to finish the migration.
+            Some(found) => {
+                warnings.extend(found.steps(pod, &found.client_id, false));
+                if let Mode::Create(_) = mode {
+                    audit.client_ids.insert(found.client_id.clone());
+                    audit.migrated_from = Some(found.from.clone());
+                }
+                let authorized = not_opted_in(pod, &head, ctx)?;
+                record(&mut warnings, &mut audit, authorized);
+                Ok(None)
+            }
+            None if !head.labelled => {
+                let authorized = not_opted_in(pod, &head, ctx)?;
+                record(&mut warnings, &mut audit, authorized);
+                Ok(None)
+            }
+            None => {
+                let spec = pod.spec()?;
+                let facts = Facts::of(pod, &spec, ctx.settings);
+                let sa = match (mode, service_account(pod, ctx.lookups)) {
+                    (_, Ok(sa)) => Some(sa),
+                    // §7: GitOps may create it later.
+                    (Mode::Template(_), Err(LookupError::NotFound(_))) => {
+                        warnings.push(format!(
+                            "{}: create ServiceAccount {}: until it exists, its pods are rejected",
+                            pod.subject.brief, pod.subject.service_account
+                        ));
+                        None
+                    }
+                    (_, Err(e)) => return Err(service_account_rejection(pod, &e)),
+                };
+                let (plan, authorized, found) =
+                    opted_in(pod, &spec, &facts, sa.as_ref(), None, injector, ctx)?;
+                warnings.extend(found);
+                audit.record(&authorized);
+                Ok(Some(plan))
+            }
+        }
+    };
+    let decision = tree();
+    Assessment {
+        decision,
+        warnings,
+        audit,
+    }
+}
+
+fn record(warnings: &mut Vec<String>, audit: &mut Audit, authorized: Option<Authorized>) {
+    if let Some(authorized) = authorized {
+        audit.record(&authorized);
+        warnings.extend(authorized.warnings);
+    }
+}
+
+/// §8: what `legacyPodIdentity` says of an `aadpodidbinding` pod: its warnings, a rejection,
+/// or (`migrate`) the AzureIdentity found for it.
+fn legacy_pod_identity(
+    pod: &Pod,
+    facts: &Facts,
+    ctx: &Context,
+) -> Result<(Option<Migration>, Vec<String>), Rejection> {
+    let label = pod.label(names::LEGACY_POD_IDENTITY_LABEL);
+    match legacy::check(&pod.subject, label, facts.labelled, ctx.settings)? {
+        Legacy::Nothing => Ok((None, Vec::new())),
+        Legacy::Warning(warning) => Ok((None, vec![warning])),
+        Legacy::Migrate(selector) => migrate::find(pod, selector, ctx.settings, ctx.lookups),
+    }
+}
+
+/// §4.1: a pod that is not opted in: no change; host calls only when a §6 check applies (a
+/// Key Vault CSI volume, a hand-written token volume). `None` when none applies.
+fn not_opted_in(pod: &Pod, head: &Facts, ctx: &Context) -> Result<Option<Authorized>, Rejection> {
+    let settings = ctx.settings;
+    // A hand-written Workload Identity token: its literal client IDs face the allowlist
+    // (§6); nothing injects the ServiceAccount's, so it is not looked up.
+    let token = head.workload_identity_token && !settings.allowed_client_ids.is_empty();
+    let csi = pod.csi_volumes();
+    let binding = head.identity_binding(Scope::WholePod);
+    if !binding && csi.is_empty() && !token {
+        return Ok(None);
+    }
+    let spec = pod.spec()?;
+    let facts = Facts::of(pod, &spec, settings);
+    let sa = match binding {
+        true => Some(read_service_account(pod, ctx.lookups)?),
+        false => None,
+    };
+    let account = sa.as_ref().map_or(Account::NotRead, Account::Read);
+    let claims = claims(
+        &facts,
+        Scope::WholePod,
+        &facts.containers,
+        account,
+        None,
+        csi,
+    );
+    let mut authorized = authorization::authorize(&claims, &pod.subject, settings, ctx.lookups)?;
+    let mut found = warnings::duplicate_client_ids(&facts.containers, &pod.subject.brief);
+    found.append(&mut authorized.warnings);
+    authorized.warnings = found;
+    Ok(Some(authorized))
+}
+
+/// An opted-in pod's plan, authorized, with the warnings of §4.11. `sa` is `None` for a
+/// template whose ServiceAccount does not exist yet.
+fn opted_in(
+    pod: &Pod,
+    spec: &Spec,
+    facts: &Facts,
+    sa: Option<&ServiceAccount>,
+    migration: Option<&Migration>,
+    injector: Injector,
+    ctx: &Context,
+) -> Result<(Plan, Authorized, Vec<String>), Rejection> {
+    let settings = ctx.settings;
+    let plan = plan::plan(pod, spec, facts, sa, settings, migration, injector)?;
+    let injected = Injected {
+        client_id: injector == Injector::Policy && plan.client_id.is_some(),
+        skip: &plan.skip,
+    };
+    let account = sa.map_or(Account::Missing, Account::Read);
+    let claims = claims(
+        facts,
+        Scope::WholePod,
+        &facts.containers,
+        account,
+        Some((migration, injected)),
+        pod.csi_volumes(),
+    );
+    let mut found = warnings::duplicate_client_ids(&facts.containers, &pod.subject.brief);
+    let authorized = authorization::authorize(&claims, &pod.subject, settings, ctx.lookups)?;
+    found.extend(authorized.warnings.iter().cloned());
+    found.extend(warnings::planned(pod, spec, &plan));
+    if sa.is_some() {
+        found.extend(warnings::opted_in(pod, spec, facts, &plan));
+    }
+    found.extend(warnings::windows(spec, &pod.subject.brief));
+    Ok((plan, authorized, found))
+}
+
+/// §4.12: an UPDATE of `pods/ephemeralcontainers`: the new containers' literal
+/// `AZURE_CLIENT_ID` values get the checks a regular container's get at CREATE.
+fn ephemeral(
+    pod: &Pod,
+    head: &Facts,
+    ctx: &Context,
+    before: &[&str],
+) -> Result<Vec<String>, Rejection> {
+    if !head.uses_tokens(Scope::AddedContainers) {
+        return Ok(Vec::new());
+    }
+    let spec = pod.spec()?;
+    let facts = Facts::of(pod, &spec, ctx.settings);
+    let added = facts.added_ephemeral(&spec, before);
+    if added
+        .iter()
+        .all(|c| c.literal.is_empty() && c.indirect().is_none())
+    {
+        return Ok(Vec::new());
+    }
+    let claims = claims(
+        &facts,
+        Scope::AddedContainers,
+        &added,
+        Account::NotRead,
+        None,
+        Vec::new(),
+    );
+    let mut warnings = warnings::duplicate_client_ids(&added, &pod.subject.brief);
+    let authorized = authorization::authorize(&claims, &pod.subject, ctx.settings, ctx.lookups)?;
+    warnings.extend(authorized.warnings);
+    Ok(warnings)
+}
+
+/// What the policy injects into a pod's containers, as far as the claims care.
+pub(super) struct Injected<'p> {
+    /// `AZURE_CLIENT_ID` is injected (this policy injects, and the ServiceAccount has one).
+    pub client_id: bool,
+    /// Containers that get nothing injected.
+    pub skip: &'p BTreeSet<String>,
+}
+
+/// The pod's ServiceAccount as the claims see it.
+#[derive(Clone, Copy)]
+pub(super) enum Account<'a> {
+    Read(&'a ServiceAccount),
+    /// A template's, which does not exist yet (§7): no identity-binding review applies.
+    Missing,
+    /// Not looked up: nothing injects its client ID.
+    NotRead,
+}
+
+/// The claims of a pod (reference §6), from its facts: the one constructor. `sources` are the
+/// containers judged (the pod's, or the ephemeral ones added); `opted_in` the migration and
+/// what is injected, for an opted-in (or migrated) pod.
+pub(super) fn claims(
+    facts: &Facts,
+    scope: Scope,
+    sources: &[ClientIdSources],
+    account: Account,
+    opted_in: Option<(Option<&Migration>, Injected)>,
+    csi_volumes: Vec<(String, Option<String>)>,
+) -> Claims {
+    let source = |container: &str| match scope {
+        Scope::WholePod => Source::Container(container.to_owned()),
+        Scope::AddedContainers => Source::EphemeralContainer(container.to_owned()),
+    };
+    let mut claims = Claims {
+        identity_binding: facts.identity_binding(scope) && !matches!(account, Account::Missing),
+        uses_tokens: facts.uses_tokens(scope),
+        whole_pod: scope == Scope::WholePod,
+        csi_volumes,
+        ..Claims::default()
+    };
+    if let Account::Read(sa) = account
+        && let Some(id) = sa.annotation(names::CLIENT_ID).filter(|v| !v.is_empty())
+    {
+        claims.add(
+            id,
+            Source::ServiceAccount(format!("{}/{}", sa.namespace, sa.name)),
+        );
+    }
+    for (container, id) in sources.iter().flat_map(ClientIdSources::literals) {
+        claims.add(id, source(container));
+    }
+    let (migration, injected) = match opted_in {
+        Some((migration, injected)) => (migration, Some(injected)),
+        None => (None, None),
+    };
+    if let Some(m) = migration {
+        claims.add(&m.client_id, Source::AzureIdentity(m.identity.clone()));
+    }
+    // What the policy injects wins over `envFrom`: only containers it leaves alone count.
+    let counts = |c: &ClientIdSources, how| match &injected {
+        Some(injected) => {
+            how == authorization::Indirect::ValueFrom
+                || !injected.client_id
+                || injected.skip.contains(&c.container)
+        }
+        None => true,
+    };
+    claims.indirect = sources
+        .iter()
+        .filter_map(|c| Some((c, c.indirect()?)))
+        .filter(|(c, how)| counts(c, *how))
+        .map(|(c, how)| (source(&c.container), how))
+        .collect();
+    claims
+}
+
+/// The pod's ServiceAccount (§4.2): missing or unreadable, the pod is rejected.
+fn read_service_account(pod: &Pod, lookups: &Lookups) -> Result<ServiceAccount, Rejection> {
+    service_account(pod, lookups).map_err(|e| service_account_rejection(pod, &e))
+}
+
+fn service_account(pod: &Pod, lookups: &Lookups) -> Result<ServiceAccount, LookupError> {
+    let subject = &pod.subject;
+    lookups.service_account(&subject.namespace, &subject.service_account)
+}
+
+/// Why a pod whose ServiceAccount lookup failed with `e` is rejected.
+fn service_account_rejection(pod: &Pod, e: &LookupError) -> Rejection {
+    let subject = &pod.subject;
+    e.reject(format_args!(
+        "{}: cannot read ServiceAccount {}/{}, which Workload Identity needs for the pod's \
+         client ID",
+        subject.display, subject.namespace, subject.service_account
+    ))
+}

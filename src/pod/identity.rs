@@ -1,0 +1,158 @@
+//! What a pod or template declares about identity, computed once (reference §6): whether it
+//! opted in, whether it requests an identity binding or hand-writes a token, whether it may run
+//! on Windows, and, per container, every source of `AZURE_CLIENT_ID`. Every rule reads these
+//! facts; none recomputes any part of them.
+
+use super::facts::{Container, Pod, Spec};
+use crate::authorization::Indirect;
+use crate::names;
+use crate::settings::Settings;
+
+/// The identity facts of one pod or pod template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// The opt-in label is exactly `"true"`.
+    pub labelled: bool,
+    /// The identity-binding annotation is `true` (any case).
+    pub binding_annotation: bool,
+    /// A projected `serviceAccountToken` asks for `identityBinding.audience`.
+    pub binding_token: bool,
+    /// A projected `serviceAccountToken` asks for the Workload Identity `audience`.
+    pub workload_identity_token: bool,
+    /// Env names are compared case-insensitively: the pod may run on Windows.
+    pub windows: bool,
+    /// Every `AZURE_CLIENT_ID` source, per init and regular container, init containers first.
+    pub containers: Vec<ClientIdSources>,
+}
+
+/// Every source of `AZURE_CLIENT_ID` in one container.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ClientIdSources {
+    pub container: String,
+    /// Non-empty literal values, in entry order (every entry counts: the process sees the last).
+    pub literal: Vec<String>,
+    /// Entries named `AZURE_CLIENT_ID` (as this pod compares names).
+    pub entries: usize,
+    /// Some entry takes it from `valueFrom`.
+    pub value_from: bool,
+    /// The container has `envFrom` sources.
+    pub env_from: bool,
+}
+
+impl Facts {
+    /// The facts of `pod`; `spec` is its containers, read by the caller when a rule needs them.
+    pub fn of(pod: &Pod, spec: &Spec, settings: &Settings) -> Self {
+        let windows = may_run_on_windows(spec);
+        Self {
+            containers: spec
+                .containers()
+                .map(|c| ClientIdSources::of(c, windows))
+                .collect(),
+            windows,
+            ..Self::head(pod, settings)
+        }
+    }
+
+    /// The facts that need no container: enough to tell whether any rule applies.
+    pub fn head(pod: &Pod, settings: &Settings) -> Self {
+        Self {
+            labelled: pod.label(names::USE_LABEL) == Some("true"),
+            binding_annotation: pod
+                .annotation(&settings.identity_binding_annotation())
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            binding_token: pod.requests_token_for(&settings.identity_binding.audience),
+            workload_identity_token: pod.requests_token_for(&settings.audience),
+            windows: false,
+            containers: Vec::new(),
+        }
+    }
+
+    /// The ephemeral containers of `spec` not named in `before`: what an UPDATE of
+    /// `pods/ephemeralcontainers` adds (reference §4.12).
+    pub fn added_ephemeral(&self, spec: &Spec, before: &[&str]) -> Vec<ClientIdSources> {
+        spec.ephemeral_containers
+            .iter()
+            .filter(|c| !before.contains(&c.name.as_str()))
+            .map(|c| ClientIdSources::of(c, self.windows))
+            .collect()
+    }
+
+    /// Whether the identity-binding review applies (reference §6): an opted-in pod with the
+    /// annotation, or any pod that hand-writes an identity-binding token. Ephemeral containers
+    /// (§4.12) are reviewed on the annotation alone.
+    pub fn identity_binding(&self, scope: Scope) -> bool {
+        let annotated = match scope {
+            Scope::WholePod => self.labelled && self.binding_annotation,
+            Scope::AddedContainers => self.binding_annotation,
+        };
+        annotated || self.binding_token
+    }
+
+    /// Whether the pod uses a Workload Identity or identity-binding token (labelled, or it
+    /// writes one itself): then a client ID nobody can read defeats `allowedClientIds`.
+    pub fn uses_tokens(&self, scope: Scope) -> bool {
+        self.labelled
+            || self.identity_binding(scope)
+            || self.workload_identity_token
+            || self.binding_token
+    }
+
+    /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID` entry.
+    pub fn literal_client_ids(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.containers.iter().flat_map(ClientIdSources::literals)
+    }
+}
+
+/// Which containers the facts judge: all of the pod's (a CREATE or a template), or only those
+/// an UPDATE of `pods/ephemeralcontainers` adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    WholePod,
+    AddedContainers,
+}
+
+impl ClientIdSources {
+    fn of(container: &Container, windows: bool) -> Self {
+        let is_client_id = |name: &str| match windows {
+            true => name.eq_ignore_ascii_case(names::ENV_CLIENT_ID),
+            false => name == names::ENV_CLIENT_ID,
+        };
+        let mut sources = Self {
+            container: container.name.clone(),
+            env_from: container.has_env_from(),
+            ..Self::default()
+        };
+        for (name, value, value_from) in container.env_entries() {
+            if !is_client_id(name) {
+                continue;
+            }
+            sources.entries += 1;
+            sources.value_from |= value_from;
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                sources.literal.push(value.to_owned());
+            }
+        }
+        sources
+    }
+
+    /// `(container, value)` of each literal value.
+    pub fn literals(&self) -> impl Iterator<Item = (&str, &str)> {
+        let name = self.container.as_str();
+        self.literal.iter().map(move |v| (name, v.as_str()))
+    }
+
+    /// The source nobody can read at admission: a `valueFrom` entry, or, when the container
+    /// defines no entry, `envFrom`.
+    pub fn indirect(&self) -> Option<Indirect> {
+        match self.entries {
+            0 if self.env_from => Some(Indirect::EnvFrom),
+            0 => None,
+            _ => self.value_from.then_some(Indirect::ValueFrom),
+        }
+    }
+}
+
+/// Whether env names are case-insensitive for the pod's processes (reference §6).
+fn may_run_on_windows(spec: &Spec) -> bool {
+    spec.windows() || spec.targets_windows()
+}
