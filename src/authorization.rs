@@ -10,11 +10,10 @@ mod key_vault;
 pub use claims::{Claims, Indirect, Source};
 
 use crate::cluster::{Lookups, SecretProviderClass};
-use crate::format::{MAX_QUOTED, bounded, quote};
-use crate::names;
+use crate::error::{Denial, Rejection};
+use crate::format::{MAX_QUOTED, quote};
 use crate::object::Subject;
 use crate::settings::Settings;
-use crate::verdict::Rejection;
 
 /// What [`authorize`] found: its warnings (SPEC §4.11, §6), and for the audit annotations of
 /// SPEC §9 every client ID judged and those a SubjectAccessReview allowed.
@@ -49,14 +48,13 @@ pub fn authorize(
     }
     for (id, source) in &used {
         if !settings.client_id_allowed(&subject.namespace, id) {
-            return Err(Rejection::forbidden(format!(
-                "{}: client ID {} (from {source}) is not allowed in namespace {}; allowed \
-                     (setting allowedClientIds): {}",
-                subject.display,
-                quote(id),
-                quote(&subject.namespace),
-                bounded(&allowed_list(settings, &subject.namespace))
-            )));
+            return Err(Denial::ClientIdNotAllowed {
+                client_id: (*id).clone(),
+                from: source.to_string(),
+                namespace: subject.namespace.clone(),
+                allowed: allowed_list(settings, &subject.namespace),
+            }
+            .of(&subject.display));
         }
     }
 
@@ -66,14 +64,11 @@ pub fn authorize(
     if claims.identity_binding && binding.authorize {
         let ids = &claims.client_ids;
         if ids.is_empty() && claims.whole_pod {
-            return Err(Rejection::bad_request(format!(
-                "{}: uses an identity binding but has no client ID: annotate ServiceAccount \
-                     {}/{} with {} (or set AZURE_CLIENT_ID in the container)",
-                subject.display,
-                &subject.namespace,
-                subject.service_account,
-                names::CLIENT_ID
-            )));
+            return Err(Denial::NoClientId {
+                namespace: subject.namespace.clone(),
+                service_account: subject.service_account.clone(),
+            }
+            .of(&subject.display));
         }
         for (id, source) in ids {
             check_access(subject, settings, lookups, id, source)?;
@@ -112,13 +107,12 @@ fn indirect(
         _ => return Ok(None),
     };
     if claims.uses_tokens && settings.allowlist_applies_to(&subject.namespace) {
-        return Err(Rejection::forbidden(format!(
-            "{}: {ephemeral}container {} takes AZURE_CLIENT_ID from {how}, which cannot be \
-             authorized at admission nor checked against setting allowedClientIds; set it as a \
-             literal value",
-            subject.display,
-            quote(container)
-        )));
+        return Err(Denial::IndirectClientId {
+            ephemeral,
+            container: container.to_owned(),
+            how: how.to_string(),
+        }
+        .of(&subject.display));
     }
     Ok(
         (claims.identity_binding && settings.identity_binding.authorize).then(|| {
@@ -189,20 +183,15 @@ fn csi_client_ids(
     }
     for (volume, class) in &claims.csi_volumes {
         let Some(class) = class else {
-            return Err(Rejection::bad_request(format!(
-                "{}: volume {} uses the Key Vault CSI driver but names no \
-                     volumeAttributes.secretProviderClass",
-                subject.display,
-                quote(volume)
-            )));
+            return Err(Denial::NoSecretProviderClass(volume.clone()).of(&subject.display));
         };
         let spc = provider_class(subject, lookups, class)?;
         if !spc.provider.eq_ignore_ascii_case("azure") {
             continue;
         }
         let name = format!("{}/{class}", subject.namespace);
-        let (identity, misspelled) = key_vault::read(&subject.display, &name, &spc.parameters)
-            .map_err(Rejection::bad_request)?;
+        let (identity, misspelled) =
+            key_vault::read(&name, &spc.parameters).map_err(|d| d.of(&subject.display))?;
         for (key, exact) in misspelled {
             warnings.push(format!(
                 "{}: rename parameters.{} to {exact} in SecretProviderClass {}: the Key Vault \
@@ -242,11 +231,13 @@ fn provider_class(
 ) -> Result<SecretProviderClass, Rejection> {
     lookups
         .secret_provider_class(&subject.namespace, class)
-        .map_err(|e| {
-            e.reject(format_args!(
-                "{}: cannot read SecretProviderClass {}/{class} of its Key Vault CSI volume",
-                subject.display, &subject.namespace,
-            ))
+        .map_err(|error| {
+            Denial::SecretProviderClass {
+                namespace: subject.namespace.clone(),
+                name: class.to_owned(),
+                error,
+            }
+            .of(&subject.display)
         })
 }
 
@@ -267,42 +258,34 @@ fn check_access(
             &binding.api_group,
             client_id,
         )
-        .map_err(|e| {
-            Rejection::host_failure(format!(
-                "{}: cannot check whether ServiceAccount {}/{} may use client ID {} \
-                     (SubjectAccessReview failed, failing closed): {e}",
-                subject.display,
-                &subject.namespace,
-                subject.service_account,
-                quote(client_id),
-            ))
+        .map_err(|error| {
+            Denial::ReviewFailed {
+                namespace: subject.namespace.clone(),
+                service_account: subject.service_account.clone(),
+                client_id: client_id.to_owned(),
+                error,
+            }
+            .of(&subject.display)
         })?;
     if decision.allowed {
         return Ok(());
     }
-    let reason = if decision.reason.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", bounded(&decision.reason))
-    };
     // A value too long to quote whole is no client ID Azure prints: no rule is written for it.
     let rule = match client_id.chars().count() <= MAX_QUOTED {
         true => cluster_role(subject, client_id, &binding.verb, &binding.api_group),
         false => "(none: a client ID is a GUID)".to_owned(),
     };
-    Err(Rejection::forbidden(format!(
-        "{}: ServiceAccount {ns}/{sa} may not use managed identity {id} (from {source}): \
-             RBAC does not allow verb {verb:?} on resource {resource} in API group {group:?}{reason}. \
-             A cluster admin can allow it with this ClusterRole rule, bound to the \
-             ServiceAccount:\n{rule}",
-        subject.display,
-        ns = &subject.namespace,
-        sa = subject.service_account,
-        id = bounded(client_id),
-        resource = quote(client_id),
-        verb = binding.verb,
-        group = binding.api_group,
-    )))
+    Err(Denial::ReviewDenied {
+        namespace: subject.namespace.clone(),
+        service_account: subject.service_account.clone(),
+        client_id: client_id.to_owned(),
+        from: source.to_string(),
+        verb: binding.verb.clone(),
+        group: binding.api_group.clone(),
+        reason: decision.reason,
+        rule,
+    }
+    .of(&subject.display))
 }
 
 /// The RBAC that would allow `subject` to use `client_id`, ready for `kubectl apply -f -`.

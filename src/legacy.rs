@@ -1,9 +1,9 @@
 //! SPEC §8: pods of the deprecated AAD Pod Identity (label `aadpodidbinding`).
 
+use crate::error::{Denial, Rejection};
 use crate::names;
 use crate::object::Subject;
 use crate::settings::{LegacyPodIdentity, Settings};
-use crate::verdict::Rejection;
 
 /// What `legacyPodIdentity` asks for a pod labelled `aadpodidbinding`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +41,9 @@ pub fn check<'a>(
             subject.brief,
             names::LEGACY_POD_IDENTITY_LABEL
         ))),
-        LegacyPodIdentity::Reject => Err(Rejection::bad_request(format!(
-            "{}: label {}={binding} uses AAD Pod Identity, which is retired and no longer \
-             maintained; move to Workload Identity: {fix} (rejected by setting legacyPodIdentity: reject)",
-            subject.display,
-            names::LEGACY_POD_IDENTITY_LABEL
-        ))),
+        LegacyPodIdentity::Reject => {
+            let binding = binding.to_owned();
+            Err(Denial::LegacyPodIdentity { binding, fix }.of(&subject.display))
+        }
     }
 }

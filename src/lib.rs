@@ -3,6 +3,7 @@
 
 mod authorization;
 pub mod cluster;
+mod error;
 mod format;
 mod keys;
 mod legacy;
@@ -23,9 +24,10 @@ use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest as guest;
 
 use cluster::{Cluster, HostCluster, Lookups};
+use error::{Denial, Rejection};
 use request::{Kind, Payload};
 use settings::Settings;
-use verdict::{Rejection, Verdict};
+use verdict::Verdict;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -69,9 +71,8 @@ pub fn evaluate(payload: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
 }
 
 fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        Rejection::bad_request(format!("cannot read the admission request: {e}"))
-    };
+    let unreadable =
+        |e: &dyn std::fmt::Display| Rejection::from(Denial::UnreadableRequest(e.to_string()));
     let payload: Payload = match std::str::from_utf8(payload)
         .map_err(|e| unreadable(&e))
         .and_then(|text| serde_json::from_str(text).map_err(|e| unreadable(&e)))
@@ -84,7 +85,7 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
         Some(bytes) => match Settings::from_json(bytes) {
             Ok(settings) => settings,
             Err(e) => {
-                return Rejection::bad_request(format!("invalid policy settings: {e}")).into();
+                return Rejection::from(Denial::InvalidSettings(e.to_string())).into();
             }
         },
     };

@@ -5,13 +5,14 @@
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde_json::Value;
 
+use crate::error::Denial;
 use crate::format::parse_expiration;
 use crate::format::{is_dns_domain, is_guid, quote};
 use crate::keys::{self, Holder};
 use crate::names;
 use crate::object::{Object, read};
 use crate::settings::Settings;
-use crate::verdict::{Rejection, Verdict};
+use crate::verdict::Verdict;
 
 /// The object's metadata; `None` for a request without one (`null`).
 fn parse(object: &Value) -> Result<Option<Object>, String> {
@@ -26,13 +27,10 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
     let display = format!("ServiceAccount {}/{name}", request.namespace);
     let (new, old) = match (parse(&request.object), parse(&request.old_object)) {
         (Ok(Some(new)), Ok(old)) => (new, old),
-        (Ok(None), _) => {
-            return Rejection::bad_request(format!("{display}: the request carries no object"))
-                .into();
-        }
-        (Err(e), _) | (_, Err(e)) => {
-            return Rejection::bad_request(format!("{display}: cannot read its metadata: {e}"))
-                .into();
+        (Ok(None), _) => return Denial::NoObject.of(&display).into(),
+        (Err(error), _) | (_, Err(error)) => {
+            let what = "its metadata";
+            return Denial::Unreadable { what, error }.of(&display).into();
         }
     };
     let name = new.metadata.name().unwrap_or(name);
@@ -79,41 +77,36 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
             id.to_ascii_lowercase()
         ));
     }
-    let reject = |code: fn(String) -> Rejection, key: &str, value: &str, accepted: &str| {
-        let message = format!(
-            "{display}: annotation {key} has value {}; {accepted}",
-            quote(value)
-        );
-        Verdict::from(code(message)).with_warnings(warnings.clone())
+    let reject =
+        |denial: Denial| Verdict::from(denial.of(&display)).with_warnings(warnings.clone());
+    let bad = |key: &'static str, value: &str, accepted: &str| {
+        reject(Denial::Annotation {
+            key,
+            value: value.to_owned(),
+            accepted: accepted.to_owned(),
+        })
     };
 
     if let Some(id) = changed(names::CLIENT_ID).filter(|v| !v.is_empty()) {
         if !is_guid(id) {
-            return reject(
-                Rejection::bad_request,
+            return bad(
                 names::CLIENT_ID,
                 id,
                 "expected a GUID: the client ID of the managed identity or app registration",
             );
         }
         if !settings.client_id_allowed(&request.namespace, id) {
-            return reject(
-                Rejection::forbidden,
-                names::CLIENT_ID,
-                id,
-                &format!(
-                    "this client ID is not allowed in namespace {} (setting allowedClientIds)",
-                    quote(&request.namespace)
-                ),
-            );
+            return reject(Denial::ServiceAccountClientIdNotAllowed {
+                client_id: id.to_owned(),
+                namespace: request.namespace.clone(),
+            });
         }
     }
     if let Some(tenant) = changed(names::TENANT_ID).filter(|v| !v.is_empty())
         && !is_guid(tenant)
         && !is_dns_domain(tenant)
     {
-        return reject(
-            Rejection::bad_request,
+        return bad(
             names::TENANT_ID,
             tenant,
             "expected a GUID or a DNS domain such as contoso.onmicrosoft.com",
@@ -122,12 +115,7 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
     if let Some(expiration) = changed(names::TOKEN_EXPIRATION).filter(|v| !v.is_empty())
         && let Err(accepted) = parse_expiration(expiration)
     {
-        return reject(
-            Rejection::bad_request,
-            names::TOKEN_EXPIRATION,
-            expiration,
-            &accepted,
-        );
+        return bad(names::TOKEN_EXPIRATION, expiration, &accepted);
     }
     Verdict::accept().with_warnings(warnings)
 }

@@ -10,48 +10,7 @@ use serde_json::Value;
 pub const MAX_WARNING: usize = 256;
 pub const MAX_WARNINGS_TOTAL: usize = 4096;
 
-/// HTTP-like codes of SPEC §9.
-pub const BAD_REQUEST: u16 = 400;
-pub const FORBIDDEN: u16 = 403;
-pub const HOST_FAILURE: u16 = 500;
-
-/// Why an object is refused: its code (SPEC §9) and a message that names the object, the field
-/// or annotation, the value and what would be accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub code: u16,
-    pub message: String,
-}
-
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "{} ({})", self.message, self.code)
-    }
-}
-
-impl Rejection {
-    /// 400: the object is invalid, or names something that does not exist.
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(BAD_REQUEST, message)
-    }
-
-    /// 403: RBAC or a setting of this policy forbids it.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(FORBIDDEN, message)
-    }
-
-    /// 500: a host capability failed, or answered nonsense: the policy fails closed.
-    pub fn host_failure(message: impl Into<String>) -> Self {
-        Self::new(HOST_FAILURE, message)
-    }
-
-    fn new(code: u16, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
+pub use crate::error::{BAD_REQUEST, FORBIDDEN, HOST_FAILURE, Rejection};
 
 /// What the policy decided, and the admission warnings that go with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,9 +54,12 @@ impl Verdict {
         let (accepted, message, code, mutated_object) = match self.outcome {
             Outcome::Accept => (true, None, None, None),
             Outcome::Mutate(object) => (true, None, None, Some(object)),
-            Outcome::Reject(Rejection { code, message }) => {
-                (false, Some(message), Some(code), None)
-            }
+            Outcome::Reject(rejection) => (
+                false,
+                Some(rejection.message()),
+                Some(rejection.code()),
+                None,
+            ),
         };
         ValidationResponse {
             accepted,
@@ -184,10 +146,16 @@ mod tests {
 
     #[test]
     fn reject_carries_code_and_message() {
-        let response = Verdict::from(Rejection::forbidden("denied")).into_response();
+        let denial = crate::error::Denial::ProxyPort("x".into()).of("Pod ns/p");
+        let response = Verdict::from(denial).into_response();
         assert!(!response.accepted);
-        assert_eq!(response.code, Some(403));
-        assert_eq!(response.message.as_deref(), Some("denied"));
+        assert_eq!(response.code, Some(400));
+        assert_eq!(
+            response.message.as_deref(),
+            Some(
+                "Pod ns/p: annotation azure.workload.identity/proxy-sidecar-port has value \"x\"; expected an integer port from 1 to 65535"
+            )
+        );
     }
 
     #[test]

@@ -5,10 +5,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::error::Denial;
 use crate::object::{Metadata, read};
 use crate::pod::{self, Context, Injector};
 use crate::request::WorkloadKind;
-use crate::verdict::{Rejection, Verdict};
+use crate::verdict::Verdict;
 
 /// What a workload is read for besides its pod template.
 #[derive(Deserialize)]
@@ -28,11 +29,14 @@ pub(crate) fn evaluate(
 ) -> Verdict {
     let fallback = format!("{} {namespace}/{name}", kind.name());
     if object.is_null() {
-        return Rejection::bad_request(format!("{fallback}: the request carries no object")).into();
+        return Verdict::from(Denial::NoObject.of(&fallback));
     }
     let workload: Workload = match read(object) {
         Ok(w) => w,
-        Err(e) => return Rejection::bad_request(format!("{fallback}: cannot read it: {e}")).into(),
+        Err(error) => {
+            let what = "it";
+            return Verdict::from(Denial::Unreadable { what, error }.of(&fallback));
+        }
     };
     let name = workload.metadata.name().unwrap_or(name);
     let template = match kind {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::format::quote;
+use crate::error::Denial;
 
 /// The keys the provider reads, exactly as it spells them (it reads them case-sensitively).
 const KNOWN: &[&str] = &[
@@ -38,19 +38,15 @@ pub type Misspelled<'p> = (&'p str, &'static str);
 /// and `(key, the key the provider reads)` for keys it would ignore; `Err` says why the
 /// provider would fail the mount (after `what`, the pod).
 pub fn read<'p>(
-    what: &str,
     class: &str,
     parameters: &'p BTreeMap<String, String>,
-) -> Result<(Identity, Vec<Misspelled<'p>>), String> {
-    let flag = |key: &str| {
+) -> Result<(Identity, Vec<Misspelled<'p>>), Denial> {
+    let flag = |key: &'static str| {
         let value = parameters.get(key).map_or("", |v| v.trim());
-        parse_go_bool(value).ok_or_else(|| {
-            format!(
-                "{what}: SecretProviderClass {class} has parameters.{key} {}, which the Key \
-                 Vault provider cannot read (it would fail the mount); expected true or false \
-                 (or 1, t, T, TRUE, True, 0, f, F, FALSE, False)",
-                quote(value)
-            )
+        parse_go_bool(value).ok_or_else(|| Denial::KeyVaultFlag {
+            class: class.to_owned(),
+            key,
+            value: value.to_owned(),
         })
     };
     let token_proxy = flag("useAzureTokenProxy")?;
@@ -62,11 +58,8 @@ pub fn read<'p>(
         .count()
         > 1
     {
-        return Err(format!(
-            "{what}: SecretProviderClass {class} turns on more than one of parameters.\
-             usePodIdentity, useVMManagedIdentity and useAzureTokenProxy, and the Key Vault \
-             provider fails the mount (only one identity mode can be enabled at a time); keep one"
-        ));
+        let class = class.to_owned();
+        return Err(Denial::KeyVaultModes { class });
     }
     let trimmed = |key: &str| {
         let value = parameters.get(key).map(|v| v.trim());
@@ -74,11 +67,8 @@ pub fn read<'p>(
     };
     let client_id = trimmed("clientID");
     if token_proxy && client_id.is_none() {
-        return Err(format!(
-            "{what}: SecretProviderClass {class} uses the Azure token proxy but has no \
-             parameters.clientID, and the Key Vault provider fails the mount (clientID is \
-             required for identity binding); set it"
-        ));
+        let class = class.to_owned();
+        return Err(Denial::KeyVaultClientId { class });
     }
     let warnings = parameters
         .keys()
@@ -130,8 +120,9 @@ mod tests {
         #[case] pairs: &[(&str, &str)],
         #[case] fragment: &str,
     ) {
-        let error = read("Pod ns/p", "ns/kv", &params(pairs))
+        let error = read("ns/kv", &params(pairs))
             .err()
+            .map(|d| d.of("Pod ns/p").message())
             .unwrap_or_default();
         assert!(
             error.starts_with("Pod ns/p: SecretProviderClass ns/kv "),
@@ -152,7 +143,7 @@ mod tests {
         #[case] vm: Option<Option<&str>>,
     ) {
         let parameters = params(pairs);
-        let (identity, warnings) = read("Pod", "kv", &parameters).unwrap_or_default();
+        let (identity, warnings) = read("kv", &parameters).unwrap_or_default();
         assert_eq!(identity.client_id.as_deref(), client_id);
         assert_eq!(identity.token_proxy, token_proxy);
         assert_eq!(identity.vm_identity.as_ref().map(|v| v.as_deref()), vm);
@@ -167,14 +158,14 @@ mod tests {
         #[case] exact: &str,
     ) {
         let parameters = params(&[(key, "x")]);
-        let (_, warnings) = read("Pod", "kv", &parameters).unwrap_or_default();
+        let (_, warnings) = read("kv", &parameters).unwrap_or_default();
         assert_eq!(warnings, vec![(key, exact)]);
     }
 
     #[test]
     fn spec_6_both_tenant_spellings_are_the_providers_own() {
         let parameters = params(&[("tenantId", "t"), ("tenantID", "t")]);
-        let (_, warnings) = read("Pod", "kv", &parameters).unwrap_or_default();
+        let (_, warnings) = read("kv", &parameters).unwrap_or_default();
         assert!(warnings.is_empty(), "{warnings:?}");
     }
 }

@@ -11,7 +11,6 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::names;
-use crate::verdict::Rejection;
 
 /// The raw host capabilities. Implementations return the host's answer bytes, or its error text.
 pub trait Cluster {
@@ -33,18 +32,6 @@ pub enum LookupError {
     /// The host answered something that is not the expected object.
     #[error("the host's answer could not be read: {0}")]
     Malformed(String),
-}
-
-impl LookupError {
-    /// The rejection of an object whose lookup failed, `context` saying what was looked up and
-    /// why. A missing object is the request's fault (400); anything else is the host's (500).
-    pub fn reject(&self, context: std::fmt::Arguments) -> Rejection {
-        let message = format!("{context}: {self}");
-        match self {
-            Self::NotFound(_) => Rejection::bad_request(message),
-            Self::Host(_) | Self::Malformed(_) => Rejection::host_failure(message),
-        }
-    }
 }
 
 /// The metadata of a ServiceAccount this policy reads.

@@ -6,14 +6,16 @@
 use serde_json::{Map, Value, json};
 
 use super::plan::Plan;
-use crate::format::quote;
+use crate::error::{Denial, Rejection};
 use crate::names;
-use crate::verdict::Rejection;
 
 /// Mutate `pod` in place; `Ok(true)` when anything changed. `display` names it in messages.
 pub(super) fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool, Rejection> {
     let malformed = |what: &str| {
-        Rejection::bad_request(format!("{display}: {what}; expected a Kubernetes Pod"))
+        Denial::NotAPod {
+            what: what.to_owned(),
+        }
+        .of(display)
     };
     let spec = pod
         .get_mut("spec")
@@ -63,16 +65,13 @@ pub(super) fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool,
                 m.get("mountPath").and_then(Value::as_str) == Some(&plan.layout.mount_path)
                     && name_of(m) != Some(&plan.layout.volume_name)
             }) {
-                return Err(Rejection::bad_request(format!(
-                    "{display}: container {} already mounts volume {} at {}, where the Workload \
-                     Identity token volume {} must be mounted; mount it elsewhere, or list the \
-                     container in annotation {}",
-                    quote(&name),
-                    quote(name_of(other).unwrap_or_default()),
-                    plan.layout.mount_path,
-                    plan.layout.volume_name,
-                    names::SKIP_CONTAINERS
-                )));
+                return Err(Denial::MountPathTaken {
+                    container: name,
+                    other: name_of(other).unwrap_or_default().to_owned(),
+                    mount_path: plan.layout.mount_path.clone(),
+                    volume: plan.layout.volume_name.clone(),
+                }
+                .of(display));
             }
             changed |= add_or_replace(mounts, &mount);
             let env = list_mut(container, "env", &|_: &str| at(".env"))?;

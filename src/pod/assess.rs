@@ -12,10 +12,10 @@ use super::plan::{self, Plan};
 use super::warnings;
 use crate::authorization::{self, Authorized, Claims, Source};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
+use crate::error::{Denial, Rejection};
 use crate::legacy::{self, Legacy};
 use crate::names;
 use crate::settings::Settings;
-use crate::verdict::Rejection;
 
 /// Who writes what a Workload Identity pod gets: this policy (`mutate: true`), or a managed
 /// webhook beside it (`mutate: false`, validate-only). Chosen once, from the settings, where
@@ -160,7 +160,7 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
                         ));
                         None
                     }
-                    (_, Err(e)) => return Err(service_account_rejection(pod, &e)),
+                    (_, Err(e)) => return Err(service_account_rejection(pod, e)),
                 };
                 let (plan, authorized, found) =
                     opted_in(pod, &spec, &facts, sa.as_ref(), None, injector, ctx)?;
@@ -383,7 +383,7 @@ pub(super) fn claims(
 
 /// The pod's ServiceAccount (§4.2): missing or unreadable, the pod is rejected.
 fn read_service_account(pod: &Pod, lookups: &Lookups) -> Result<ServiceAccount, Rejection> {
-    service_account(pod, lookups).map_err(|e| service_account_rejection(pod, &e))
+    service_account(pod, lookups).map_err(|e| service_account_rejection(pod, e))
 }
 
 fn service_account(pod: &Pod, lookups: &Lookups) -> Result<ServiceAccount, LookupError> {
@@ -391,12 +391,13 @@ fn service_account(pod: &Pod, lookups: &Lookups) -> Result<ServiceAccount, Looku
     lookups.service_account(&subject.namespace, &subject.service_account)
 }
 
-/// Why a pod whose ServiceAccount lookup failed with `e` is rejected.
-fn service_account_rejection(pod: &Pod, e: &LookupError) -> Rejection {
+/// Why a pod whose ServiceAccount lookup failed with `error` is rejected.
+fn service_account_rejection(pod: &Pod, error: LookupError) -> Rejection {
     let subject = &pod.subject;
-    e.reject(format_args!(
-        "{}: cannot read ServiceAccount {}/{}, which Workload Identity needs for the pod's \
-         client ID",
-        subject.display, subject.namespace, subject.service_account
-    ))
+    Denial::ServiceAccount {
+        namespace: subject.namespace.clone(),
+        name: subject.service_account.clone(),
+        error,
+    }
+    .of(&subject.display)
 }

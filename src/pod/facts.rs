@@ -9,9 +9,9 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use super::layout::Reserved;
+use crate::error::{Denial, Rejection};
 use crate::names;
 use crate::object::{Metadata, Subject, nullable, read};
-use crate::verdict::Rejection;
 
 /// A pod or pod template: its document and what every path reads of it.
 pub(crate) struct Pod {
@@ -152,10 +152,10 @@ impl Pod {
         unread: &str,
         names: impl FnOnce(&str, &Metadata) -> (String, String),
     ) -> Result<Self, Rejection> {
-        let cannot_read = |e: &str| {
-            Rejection::bad_request(format!(
-                "{unread}: cannot read its metadata or volumes: {e}"
-            ))
+        let cannot_read = |error: &str| {
+            let what = "its metadata or volumes";
+            let error = error.to_owned();
+            Denial::Unreadable { what, error }.of(unread)
         };
         if !object.is_object() {
             return Err(cannot_read("not an object"));
@@ -224,9 +224,7 @@ impl Pod {
         }
         read::<WithSpec>(&self.object)
             .map(|pod| pod.spec)
-            .map_err(|e| {
-                Rejection::bad_request(format!("{}: cannot read it: {e}", self.subject.display))
-            })
+            .map_err(|error| Denial::Unreadable { what: "it", error }.of(&self.subject.display))
     }
 
     /// The token volume of an earlier webhook pass (SPEC §2): the first volume named with the

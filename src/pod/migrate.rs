@@ -4,10 +4,10 @@
 
 use super::facts::Pod;
 use crate::cluster::{AzureIdentityBinding, LookupError, Lookups};
+use crate::error::{Denial, Rejection};
 use crate::format::quote;
 use crate::names;
 use crate::settings::Settings;
-use crate::verdict::Rejection;
 
 /// What the AAD Pod Identity objects say the pod's identity is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +35,8 @@ pub(super) fn find(
 ) -> Result<(Option<Migration>, Vec<String>), Rejection> {
     let subject = &pod.subject;
     let (namespace, display) = (subject.namespace.as_str(), &subject.display);
-    let failed = |e: LookupError, what: &str| {
-        Rejection::host_failure(format!(
-            "{display}: cannot read {what} to migrate it from AAD Pod Identity \
-             (setting legacyPodIdentity: migrate; failing closed): {e}"
-        ))
-    };
+    let failed =
+        |error: LookupError, what: &'static str| Denial::Migration { what, error }.of(display);
     let bindings = lookups
         .azure_identity_bindings()
         .map_err(|e| failed(e, "the AzureIdentityBindings"))?;

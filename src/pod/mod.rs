@@ -18,8 +18,9 @@ pub(crate) use assess::{Context, Injector, Mode};
 pub(crate) use facts::Pod;
 pub(crate) use plan::Plan;
 
+use crate::error::{Denial, Rejection};
 use crate::object::Metadata;
-use crate::verdict::{Outcome, Rejection, Verdict};
+use crate::verdict::{Outcome, Verdict};
 
 /// How messages name a pod: `(display, brief)`.
 fn pod_names(namespace: &str, metadata: &Metadata) -> (String, String) {
@@ -37,7 +38,7 @@ pub(crate) fn create(
     ctx: &Context,
 ) -> Verdict {
     if object.is_null() {
-        return Rejection::bad_request("Pod admission request carries no object").into();
+        return Rejection::from(Denial::NoPodObject).into();
     }
     let pod = match Pod::read(
         object,

@@ -12,10 +12,10 @@ use super::layout::Layout;
 use super::migrate::Migration;
 use super::proxy::{self, ProxyRequest};
 use crate::cluster::ServiceAccount;
-use crate::format::{parse_expiration, quote};
+use crate::error::{Denial, ProxyAsked, Rejection};
+use crate::format::parse_expiration;
 use crate::names;
 use crate::settings::{CaSource, Settings};
-use crate::verdict::Rejection;
 
 /// Everything the later steps need: what `apply` writes, what `verify` expects, what
 /// `authorize` checks. Nothing after [`plan`] recomputes any of it.
@@ -96,12 +96,8 @@ pub fn plan(
         match config.token_proxy.as_deref() {
             Some(token_proxy) => env.push((names::ENV_TOKEN_PROXY, token_proxy.to_owned())),
             None if injector == Injector::Policy => {
-                return Err(Rejection::bad_request(format!(
-                    "{display}: annotation {} asks for an identity binding, but identity binding is \
-                     not configured in this policy (setting identityBinding.tokenProxy is \
-                     empty); set it, or remove the annotation",
-                    settings.identity_binding_annotation()
-                )));
+                let annotation = settings.identity_binding_annotation();
+                return Err(Denial::IdentityBindingNotConfigured { annotation }.of(display));
             }
             // Validate-only: the managed webhook injects the proxy address.
             None => {}
@@ -123,18 +119,11 @@ pub fn plan(
         (settings.audience.as_str(), None)
     };
     env.retain(|(_, value)| !value.is_empty());
-    let volume = serde_json::to_value(layout.volume(expiration, audience, ca)).map_err(|e| {
-        Rejection::bad_request(format!("{display}: cannot write the token volume: {e}"))
-    })?;
+    let volume = serde_json::to_value(layout.volume(expiration, audience, ca))
+        .map_err(|e| Denial::TokenVolume(e.to_string()).of(display))?;
     let skip = skip_containers(pod.annotation(names::SKIP_CONTAINERS));
     if proxy.is_some() && skip.contains(names::PROXY_CONTAINER) {
-        return Err(Rejection::bad_request(format!(
-            "{display}: annotation {} names {}, but the proxy needs the identity: since upstream \
-             v1.6.0 it exits without AZURE_TENANT_ID and its postStart probe kills the pod; \
-             remove it from the annotation",
-            names::SKIP_CONTAINERS,
-            names::PROXY_CONTAINER
-        )));
+        return Err(Denial::ProxySkipped.of(display));
     }
     Ok(Plan {
         layout,
@@ -169,16 +158,17 @@ fn token_expiration(pod: &Pod, sa: &ServiceAccount) -> Result<i64, Rejection> {
             .filter(|v| !v.is_empty())
             .map(|v| (v, format!("ServiceAccount {}/{}", sa.namespace, sa.name)))
     };
-    let Some((value, source)) = from_pod.or_else(from_sa) else {
+    let Some((value, holder)) = from_pod.or_else(from_sa) else {
         return Ok(names::DEFAULT_TOKEN_EXPIRATION);
     };
     parse_expiration(value).map_err(|accepted| {
-        Rejection::bad_request(format!(
-            "{}: annotation {} on {source} has value {}; {accepted}",
-            pod.subject.display,
-            names::TOKEN_EXPIRATION,
-            quote(value)
-        ))
+        Denial::PodAnnotation {
+            key: names::TOKEN_EXPIRATION,
+            holder,
+            value: value.to_owned(),
+            accepted,
+        }
+        .of(&pod.subject.display)
     })
 }
 
@@ -203,44 +193,30 @@ fn proxy_plan(
         return Ok(None);
     }
     let (display, namespace) = (&pod.subject.display, pod.subject.namespace.as_str());
-    let what = match annotation.is_some() || forced {
-        true => format!("annotation {}", names::INJECT_PROXY),
-        false => format!("container {}", names::PROXY_INIT_CONTAINER),
+    let asked = match annotation.is_some() || forced {
+        true => ProxyAsked::Annotation,
+        false => ProxyAsked::InitContainer,
     };
-    let message = |why: &str| format!("{display}: {what}: {why}");
-    let reject = |code: fn(String) -> Rejection, why: String| Err(code(message(&why)));
     if spec.host_network {
-        return reject(
-            Rejection::bad_request,
-            "the proxy cannot be injected into a pod with spec.hostNetwork: true (its init \
-             container would rewrite the node's iptables); remove one or the other"
-                .to_owned(),
-        );
+        return Err(Denial::ProxyHostNetwork { asked }.of(display));
     }
     if spec.windows() {
-        return reject(
-            Rejection::bad_request,
-            "the proxy images are Linux-only and this pod has spec.os.name: windows; remove \
-             the annotation"
-                .to_owned(),
-        );
+        return Err(Denial::ProxyWindows { asked }.of(display));
     }
     if !settings.proxy_allowed_in(namespace) {
-        return reject(
-            Rejection::forbidden,
-            format!(
-                "pods in namespace {} may not request the proxy (its init container is \
-                 privileged); allowed namespaces (setting proxy.allowedNamespaces): {}",
-                quote(namespace),
-                settings.proxy.allowed_namespaces.join(", ")
-            ),
-        );
+        let namespace = namespace.to_owned();
+        let allowed = settings.proxy.allowed_namespaces.clone();
+        return Err(Denial::ProxyNamespace {
+            asked,
+            namespace,
+            allowed,
+        }
+        .of(display));
     }
     if !injects {
         return Ok(None);
     }
-    let port = proxy::port(pod.annotation(names::PROXY_PORT))
-        .map_err(|why| Rejection::bad_request(format!("{display}: {why}")))?;
+    let port = proxy::port(pod.annotation(names::PROXY_PORT)).map_err(|e| e.of(display))?;
     Ok(Some(ProxyPlan {
         init_container: proxy::init_container(&settings.proxy, port),
         sidecar: proxy::sidecar(&settings.proxy, port),

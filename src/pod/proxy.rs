@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::error::Denial;
 use crate::format::quote;
 use crate::names;
 use crate::settings::ProxySettings;
@@ -41,16 +42,14 @@ impl ProxyRequest {
 }
 
 /// The proxy port from the annotation (absent or empty → 8000).
-pub fn port(value: Option<&str>) -> Result<u16, String> {
+pub fn port(value: Option<&str>) -> Result<u16, Denial> {
     match value.map(str::trim) {
         None | Some("") => Ok(names::DEFAULT_PROXY_PORT),
-        Some(v) => v.parse::<u16>().ok().filter(|p| *p >= 1).ok_or_else(|| {
-            format!(
-                "annotation {} has value {}; expected an integer port from 1 to 65535",
-                names::PROXY_PORT,
-                quote(v)
-            )
-        }),
+        Some(v) => v
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| Denial::ProxyPort(v.to_owned())),
     }
 }
 

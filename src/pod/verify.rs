@@ -3,10 +3,10 @@
 
 use super::facts::{Pod, Spec};
 use super::plan::Plan;
+use crate::error::{Denial, Rejection};
 use crate::format::quote;
 use crate::names;
 use crate::settings::{Settings, VerifyInjection};
-use crate::verdict::Rejection;
 
 /// Judge an opted-in pod's injection against its plan: its skip-containers entries, and the
 /// token audience the webhook would have used.
@@ -35,14 +35,7 @@ pub(super) fn verify(
         let check = "check that the Workload Identity webhook runs with failurePolicy: Fail \
                      and the label is exactly \"true\", then recreate the pod";
         return match settings.verify_injection {
-            VerifyInjection::Reject => Err(Rejection::bad_request(format!(
-                "{display}: opted in to Workload Identity (label {}: \"true\") but the \
-                 Workload Identity webhook did not mutate it (no token volume, no {} in any \
-                 container), so it would start without an identity; {check} (setting \
-                 verifyInjection: reject)",
-                names::USE_LABEL,
-                names::ENV_FEDERATED_TOKEN_FILE
-            ))),
+            VerifyInjection::Reject => Err(Denial::NotInjected { check }.of(display)),
             _ => Ok(vec![format!(
                 "{brief}: {check}: it was not mutated, so it has no identity"
             )]),

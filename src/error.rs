@@ -1,0 +1,333 @@
+//! Why an object is refused (reference §9): [`Denial`] names what was found — the field or
+//! annotation, the value, what would be accepted — and gives its code; [`Rejection`] adds the
+//! object it is about. Every quoted value is bounded by the messages written here, and the
+//! object's name is put in front once, where a rejection becomes a message.
+
+use crate::cluster::LookupError;
+use crate::format::{bounded, quote};
+use crate::names;
+
+/// HTTP-like codes of reference §9.
+pub const BAD_REQUEST: u16 = 400;
+pub const FORBIDDEN: u16 = 403;
+pub const HOST_FAILURE: u16 = 500;
+
+/// A denial about an object (`Pod ns/name`, `Deployment ns/name: pod template`, …), or about
+/// the request itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub object: Option<String>,
+    pub denial: Denial,
+}
+
+impl Rejection {
+    pub fn code(&self) -> u16 {
+        self.denial.code()
+    }
+
+    /// The message a user reads: the object, then the denial.
+    pub fn message(&self) -> String {
+        match &self.object {
+            Some(object) => format!("{object}: {}", self.denial),
+            None => self.denial.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message(), self.code())
+    }
+}
+
+impl From<Denial> for Rejection {
+    fn from(denial: Denial) -> Self {
+        Self {
+            object: None,
+            denial,
+        }
+    }
+}
+
+/// Where an object's proxy request comes from, as messages name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyAsked {
+    Annotation,
+    InitContainer,
+}
+
+impl std::fmt::Display for ProxyAsked {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Self::Annotation => write!(f, "annotation {}", names::INJECT_PROXY),
+            Self::InitContainer => write!(f, "container {}", names::PROXY_INIT_CONTAINER),
+        }
+    }
+}
+
+/// Every reason this policy refuses an object, with the facts its message names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    // The request itself.
+    #[error("cannot read the admission request: {0}")]
+    UnreadableRequest(String),
+    #[error("invalid policy settings: {0}")]
+    InvalidSettings(String),
+    #[error("Pod admission request carries no object")]
+    NoPodObject,
+    #[error("the request carries no object")]
+    NoObject,
+    /// The object's `what` (e.g. "its metadata") could not be read.
+    #[error("cannot read {what}: {error}")]
+    Unreadable { what: &'static str, error: String },
+    #[error("{what}; expected a Kubernetes Pod")]
+    NotAPod { what: String },
+
+    // Annotations and settings (reference §4, §5).
+    #[error("annotation {key} on {holder} has value {}; {accepted}", quote(.value))]
+    PodAnnotation {
+        key: &'static str,
+        holder: String,
+        value: String,
+        accepted: String,
+    },
+    #[error("annotation {key} has value {}; {accepted}", quote(.value))]
+    Annotation {
+        key: &'static str,
+        value: String,
+        accepted: String,
+    },
+    #[error(
+        "annotation {} has value {}; this client ID is not allowed in namespace {} (setting \
+         allowedClientIds)",
+        names::CLIENT_ID, quote(.client_id), quote(.namespace)
+    )]
+    ServiceAccountClientIdNotAllowed {
+        client_id: String,
+        namespace: String,
+    },
+    #[error(
+        "label {}={binding} uses AAD Pod Identity, which is retired and no longer maintained; \
+         move to Workload Identity: {fix} (rejected by setting legacyPodIdentity: reject)",
+        names::LEGACY_POD_IDENTITY_LABEL
+    )]
+    LegacyPodIdentity { binding: String, fix: String },
+    #[error(
+        "annotation {annotation} asks for an identity binding, but identity binding is not \
+         configured in this policy (setting identityBinding.tokenProxy is empty); set it, or \
+         remove the annotation"
+    )]
+    IdentityBindingNotConfigured { annotation: String },
+    #[error("cannot write the token volume: {0}")]
+    TokenVolume(String),
+    #[error(
+        "annotation {} names {}, but the proxy needs the identity: since upstream v1.6.0 it \
+         exits without AZURE_TENANT_ID and its postStart probe kills the pod; remove it from \
+         the annotation",
+        names::SKIP_CONTAINERS,
+        names::PROXY_CONTAINER
+    )]
+    ProxySkipped,
+
+    // The proxy (reference §4.3).
+    #[error(
+        "{asked}: the proxy cannot be injected into a pod with spec.hostNetwork: true (its \
+         init container would rewrite the node's iptables); remove one or the other"
+    )]
+    ProxyHostNetwork { asked: ProxyAsked },
+    #[error(
+        "{asked}: the proxy images are Linux-only and this pod has spec.os.name: windows; \
+         remove the annotation"
+    )]
+    ProxyWindows { asked: ProxyAsked },
+    #[error(
+        "{asked}: pods in namespace {} may not request the proxy (its init container is \
+         privileged); allowed namespaces (setting proxy.allowedNamespaces): {}",
+        quote(.namespace), .allowed.join(", ")
+    )]
+    ProxyNamespace {
+        asked: ProxyAsked,
+        namespace: String,
+        allowed: Vec<String>,
+    },
+    #[error(
+        "annotation {} has value {}; expected an integer port from 1 to 65535",
+        names::PROXY_PORT, quote(.0)
+    )]
+    ProxyPort(String),
+
+    // Writing the pod (reference §4.10).
+    #[error(
+        "container {} already mounts volume {} at {mount_path}, where the Workload Identity \
+         token volume {volume} must be mounted; mount it elsewhere, or list the container in \
+         annotation {}",
+        quote(.container), quote(.other), names::SKIP_CONTAINERS
+    )]
+    MountPathTaken {
+        container: String,
+        other: String,
+        mount_path: String,
+        volume: String,
+    },
+
+    // Verifying another webhook's injection (reference §10).
+    #[error(
+        "opted in to Workload Identity (label {}: \"true\") but the Workload Identity webhook \
+         did not mutate it (no token volume, no {} in any container), so it would start \
+         without an identity; {check} (setting verifyInjection: reject)",
+        names::USE_LABEL,
+        names::ENV_FEDERATED_TOKEN_FILE
+    )]
+    NotInjected { check: &'static str },
+
+    // Lookups (reference §4.2, §6, §8).
+    #[error(
+        "cannot read ServiceAccount {namespace}/{name}, which Workload Identity needs for the \
+         pod's client ID: {error}"
+    )]
+    ServiceAccount {
+        namespace: String,
+        name: String,
+        error: LookupError,
+    },
+    #[error(
+        "cannot read SecretProviderClass {namespace}/{name} of its Key Vault CSI volume: {error}"
+    )]
+    SecretProviderClass {
+        namespace: String,
+        name: String,
+        error: LookupError,
+    },
+    #[error(
+        "cannot read {what} to migrate it from AAD Pod Identity (setting legacyPodIdentity: \
+         migrate; failing closed): {error}"
+    )]
+    Migration {
+        what: &'static str,
+        error: LookupError,
+    },
+
+    // Authorization (reference §6).
+    #[error(
+        "client ID {} (from {from}) is not allowed in namespace {}; allowed (setting \
+         allowedClientIds): {}",
+        quote(.client_id), quote(.namespace), bounded(.allowed)
+    )]
+    ClientIdNotAllowed {
+        client_id: String,
+        from: String,
+        namespace: String,
+        allowed: String,
+    },
+    #[error(
+        "{ephemeral}container {} takes AZURE_CLIENT_ID from {how}, which cannot be authorized \
+         at admission nor checked against setting allowedClientIds; set it as a literal value",
+        quote(.container)
+    )]
+    IndirectClientId {
+        ephemeral: &'static str,
+        container: String,
+        how: String,
+    },
+    #[error(
+        "uses an identity binding but has no client ID: annotate ServiceAccount \
+         {namespace}/{service_account} with {} (or set AZURE_CLIENT_ID in the container)",
+        names::CLIENT_ID
+    )]
+    NoClientId {
+        namespace: String,
+        service_account: String,
+    },
+    #[error(
+        "volume {} uses the Key Vault CSI driver but names no \
+         volumeAttributes.secretProviderClass",
+        quote(.0)
+    )]
+    NoSecretProviderClass(String),
+    #[error(
+        "SecretProviderClass {class} has parameters.{key} {}, which the Key Vault provider \
+         cannot read (it would fail the mount); expected true or false (or 1, t, T, TRUE, True, \
+         0, f, F, FALSE, False)",
+        quote(.value)
+    )]
+    KeyVaultFlag {
+        class: String,
+        key: &'static str,
+        value: String,
+    },
+    #[error(
+        "SecretProviderClass {class} turns on more than one of parameters.usePodIdentity, \
+         useVMManagedIdentity and useAzureTokenProxy, and the Key Vault provider fails the \
+         mount (only one identity mode can be enabled at a time); keep one"
+    )]
+    KeyVaultModes { class: String },
+    #[error(
+        "SecretProviderClass {class} uses the Azure token proxy but has no parameters.clientID, \
+         and the Key Vault provider fails the mount (clientID is required for identity \
+         binding); set it"
+    )]
+    KeyVaultClientId { class: String },
+    #[error(
+        "cannot check whether ServiceAccount {namespace}/{service_account} may use client ID {} \
+         (SubjectAccessReview failed, failing closed): {error}",
+        quote(.client_id)
+    )]
+    ReviewFailed {
+        namespace: String,
+        service_account: String,
+        client_id: String,
+        error: LookupError,
+    },
+    #[error(
+        "ServiceAccount {namespace}/{service_account} may not use managed identity {} (from \
+         {from}): RBAC does not allow verb {verb:?} on resource {} in API group {group:?}{}. \
+         A cluster admin can allow it with this ClusterRole rule, bound to the \
+         ServiceAccount:\n{rule}",
+        bounded(.client_id), quote(.client_id), reason_suffix(.reason)
+    )]
+    ReviewDenied {
+        namespace: String,
+        service_account: String,
+        client_id: String,
+        from: String,
+        verb: String,
+        group: String,
+        reason: String,
+        rule: String,
+    },
+}
+
+fn reason_suffix(reason: &str) -> String {
+    match reason.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", bounded(reason)),
+    }
+}
+
+impl Denial {
+    /// 400 for bad input, 403 for denied authorization, 500 for a host that failed (§9).
+    pub fn code(&self) -> u16 {
+        use Denial as D;
+        match self {
+            D::ServiceAccount { error, .. } | D::SecretProviderClass { error, .. } => match error {
+                LookupError::NotFound(_) => BAD_REQUEST,
+                LookupError::Host(_) | LookupError::Malformed(_) => HOST_FAILURE,
+            },
+            D::Migration { .. } | D::ReviewFailed { .. } => HOST_FAILURE,
+            D::ServiceAccountClientIdNotAllowed { .. }
+            | D::ProxyNamespace { .. }
+            | D::ClientIdNotAllowed { .. }
+            | D::IndirectClientId { .. }
+            | D::ReviewDenied { .. } => FORBIDDEN,
+            _ => BAD_REQUEST,
+        }
+    }
+
+    /// This denial, about `object`.
+    pub fn of(self, object: &str) -> Rejection {
+        Rejection {
+            object: Some(object.to_owned()),
+            denial: self,
+        }
+    }
+}
