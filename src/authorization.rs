@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod allowlist;
 mod claims;
 mod key_vault;
 
@@ -47,12 +48,12 @@ pub fn authorize(
         }
     }
     for (id, source) in &used {
-        if !settings.client_id_allowed(&subject.namespace, id) {
+        if !allowlist::allows(settings, &subject.namespace, id) {
             return Err(Denial::ClientIdNotAllowed {
                 client_id: (*id).clone(),
                 from: source.to_string(),
                 namespace: subject.namespace.clone(),
-                allowed: allowed_list(settings, &subject.namespace),
+                allowed: allowlist::listed(settings, &subject.namespace),
             }
             .of(&subject.display));
         }
@@ -106,7 +107,7 @@ fn indirect(
         Source::Container(name) => ("", name.as_str()),
         _ => return Ok(None),
     };
-    if claims.uses_tokens && settings.allowlist_applies_to(&subject.namespace) {
+    if claims.uses_tokens && allowlist::governs(settings, &subject.namespace) {
         return Err(Denial::IndirectClientId {
             ephemeral,
             container: container.to_owned(),
@@ -153,20 +154,6 @@ fn mismatch_warnings(
         .collect()
 }
 
-fn allowed_list(settings: &Settings, namespace: &str) -> String {
-    let ids: Vec<&str> = [namespace, "*"]
-        .iter()
-        .filter_map(|ns| settings.allowed_client_ids.get(*ns))
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    if ids.is_empty() {
-        "none".to_owned()
-    } else {
-        ids.join(", ")
-    }
-}
-
 /// Client IDs of the pod's azure SecretProviderClasses: `(source, uses the token proxy)`.
 fn csi_client_ids(
     claims: &Claims,
@@ -177,7 +164,7 @@ fn csi_client_ids(
 ) -> Result<BTreeMap<String, (Source, bool)>, Rejection> {
     let mut ids = BTreeMap::new();
     // The classes are read when something judges their client IDs: the review or the allowlist.
-    let needed = settings.secrets_store_csi.authorize || !settings.allowed_client_ids.is_empty();
+    let needed = settings.secrets_store_csi.authorize || allowlist::is_set(settings);
     if claims.csi_volumes.is_empty() || !needed {
         return Ok(ids);
     }
@@ -209,7 +196,7 @@ fn csi_client_ids(
             Some(Some(id)) => {
                 ids.entry(id).or_insert((source(), false));
             }
-            Some(None) if settings.allowlist_applies_to(&subject.namespace) => {
+            Some(None) if allowlist::governs(settings, &subject.namespace) => {
                 warnings.push(format!(
                     "{}: SecretProviderClass {} uses the node's system-assigned identity \
                      (useVMManagedIdentity without userAssignedIdentityID), which setting \

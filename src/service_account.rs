@@ -5,6 +5,7 @@
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde_json::Value;
 
+use crate::authorization::allowlist;
 use crate::error::Denial;
 use crate::format::parse_expiration;
 use crate::format::{is_dns_domain, is_guid, quote};
@@ -95,7 +96,7 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
                 "expected a GUID: the client ID of the managed identity or app registration",
             );
         }
-        if !settings.client_id_allowed(&request.namespace, id) {
+        if !allowlist::allows(settings, &request.namespace, id) {
             return reject(Denial::ServiceAccountClientIdNotAllowed {
                 client_id: id.to_owned(),
                 namespace: request.namespace.clone(),

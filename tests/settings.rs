@@ -211,20 +211,6 @@ fn null_or_empty_settings_are_the_defaults() {
     assert_eq!(Settings::from_json(b"  "), Ok(Settings::default()));
 }
 
-#[rstest]
-#[case::namespace_listed("team-a", "00000000-1111-2222-3333-44444444444a", true)]
-#[case::case_insensitive_id("team-a", "00000000-1111-2222-3333-44444444444A", true)]
-#[case::other_namespace("team-b", "00000000-1111-2222-3333-444444444444", false)]
-#[case::wildcard_namespace("team-b", "99999999-1111-2222-3333-444444444444", true)]
-#[case::not_listed("team-a", "88888888-1111-2222-3333-444444444444", false)]
-fn allowlist_lookup(#[case] namespace: &str, #[case] id: &str, #[case] expected: bool) {
-    let s = parse(with_tenant(json!({ "allowedClientIds": {
-        "team-a": ["00000000-1111-2222-3333-44444444444a"],
-        "*": ["99999999-1111-2222-3333-444444444444"] } })))
-    .expect("valid");
-    assert_eq!(s.client_id_allowed(namespace, id), expected);
-}
-
 #[test]
 fn ca_source_resolves_the_configured_variant() {
     let s = parse(with_tenant(json!({ "identityBinding": {
@@ -262,10 +248,7 @@ fn allowed_client_ids_as_the_ui_form_writes_them(#[case] text: &str) {
     let from_list = parse(with_tenant(json!({ "allowedClientIds": { "team-a": [
         "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c", "00000000-1111-2222-3333-444444444444"] } })));
     assert_eq!(from_form, from_list);
-    assert!(from_form.is_ok_and(|s| {
-        s.client_id_allowed("team-a", "00000000-1111-2222-3333-444444444444")
-            && !s.client_id_allowed("team-a", "11111111-1111-2222-3333-444444444444")
-    }));
+    assert!(from_form.is_ok_and(|s| s.allowed_client_ids.get("team-a").map(Vec::len) == Some(2)));
 }
 
 /// An empty value is an empty list: the namespace may use no client ID (`*` aside).
@@ -273,8 +256,7 @@ fn allowed_client_ids_as_the_ui_form_writes_them(#[case] text: &str) {
 fn allowed_client_ids_empty_string_allows_none() {
     let settings = parse(with_tenant(json!({ "allowedClientIds": { "team-a": "" } })));
     assert!(
-        settings.is_ok_and(|s| s.allowed_client_ids.get("team-a") == Some(&vec![])
-            && !s.client_id_allowed("team-a", "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"))
+        settings.is_ok_and(|s| s.allowed_client_ids.get("team-a") == Some(&vec![]))
     );
 }
 

@@ -10,7 +10,7 @@ use super::identity::{ClientIdSources, Facts, Scope};
 use super::migrate::{self, Migration};
 use super::plan::{self, Plan};
 use super::warnings;
-use crate::authorization::{self, Authorized, Claims, Source};
+use crate::authorization::{self, Authorized, Claims, Source, allowlist};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::error::{Denial, Rejection};
 use crate::legacy::{self, Legacy};
@@ -206,7 +206,7 @@ fn not_opted_in(pod: &Pod, head: &Facts, ctx: &Context) -> Result<Option<Authori
     let settings = ctx.settings;
     // A hand-written Workload Identity token: its literal client IDs face the allowlist
     // (§6); nothing injects the ServiceAccount's, so it is not looked up.
-    let token = head.workload_identity_token && !settings.allowed_client_ids.is_empty();
+    let token = head.workload_identity_token && allowlist::is_set(settings);
     let csi = pod.csi_volumes();
     let binding = head.identity_binding(Scope::WholePod);
     if !binding && csi.is_empty() && !token {

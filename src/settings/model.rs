@@ -360,27 +360,6 @@ impl Settings {
             CaSource::None
         }
     }
-
-    /// Whether `namespace` may use `client_id` under `allowedClientIds` (empty map = anyone).
-    pub fn client_id_allowed(&self, namespace: &str, client_id: &str) -> bool {
-        if self.allowed_client_ids.is_empty() {
-            return true;
-        }
-        [namespace, "*"].iter().any(|key| {
-            self.allowed_client_ids.get(*key).is_some_and(|ids| {
-                ids.iter()
-                    .any(|id| id == "*" || id.eq_ignore_ascii_case(client_id))
-            })
-        })
-    }
-
-    /// Whether `allowedClientIds` lists anything for `namespace` (or `*`).
-    pub fn allowlist_applies_to(&self, namespace: &str) -> bool {
-        [namespace, "*"]
-            .iter()
-            .any(|key| self.allowed_client_ids.contains_key(*key))
-    }
-
     /// Whether pods of `namespace` may request the proxy.
     pub fn proxy_allowed_in(&self, namespace: &str) -> bool {
         self.proxy
