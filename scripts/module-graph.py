@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The `use` graph of the policy's modules, checked for cycles (STYLE.md: dependencies point down).
+"""The `use` graph of the policy's modules, checked for cycles (docs/design.md: dependencies point down).
 
 Every file under src/ is a module (`src/a/b.rs` and `src/a/b/mod.rs` are `a::b`). An edge
 M -> T means M names an item of T: a `use` of `crate::…`, `super::…`, `self::…` or of a child

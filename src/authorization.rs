@@ -1,4 +1,4 @@
-//! SPEC §6: who may use which managed identity. Collects every client ID a pod would use
+//! reference §6: who may use which managed identity. Collects every client ID a pod would use
 //! (ServiceAccount annotation, literal `AZURE_CLIENT_ID`, Key Vault CSI `clientID`), checks
 //! them against `allowedClientIds`, and asks RBAC through `kubernetes/can_i`.
 
@@ -16,8 +16,8 @@ use crate::format::{MAX_QUOTED, quote};
 use crate::object::Subject;
 use crate::settings::Settings;
 
-/// What [`authorize`] found: its warnings (SPEC §4.11, §6), and for the audit annotations of
-/// SPEC §9 every client ID judged and those a SubjectAccessReview allowed.
+/// What [`authorize`] found: its warnings (reference §4.11, §6), and for the audit annotations of
+/// reference §9 every client ID judged and those a SubjectAccessReview allowed.
 #[derive(Debug, Default)]
 pub struct Authorized {
     pub warnings: Vec<String>,
@@ -25,7 +25,7 @@ pub struct Authorized {
     pub reviewed: Vec<String>,
 }
 
-/// Run every SPEC §6 check that applies to `subject`.
+/// Run every reference §6 check that applies to `subject`.
 pub fn authorize(
     claims: &Claims,
     subject: &Subject,
@@ -91,7 +91,7 @@ pub fn authorize(
     })
 }
 
-/// SPEC §4.11, §6: a container that takes `AZURE_CLIENT_ID` from `valueFrom` or `envFrom`:
+/// reference §4.11, §6: a container that takes `AZURE_CLIENT_ID` from `valueFrom` or `envFrom`:
 /// rejected where an allowlist applies to the pod, since nothing can show that client ID is on
 /// it; else, in an identity-binding pod, a warning that it cannot be reviewed.
 fn indirect(
@@ -143,7 +143,7 @@ fn mismatch_warnings(
                 _ => "",
             };
             // The advice first, the values after it: with long names, truncation only ever
-            // shortens the class's quoted name (SPEC §9).
+            // shortens the class's quoted name (reference §9).
             format!(
                 "{}: align the client IDs if one identity was meant: {sa_id} (ServiceAccount) \
                  vs {id} (SecretProviderClass {})",

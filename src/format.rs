@@ -3,7 +3,7 @@
 
 use crate::names;
 
-/// Longest user value quoted in a message or warning (SPEC §9).
+/// Longest user value quoted in a message or warning (reference §9).
 pub const MAX_QUOTED: usize = 256;
 
 /// Quote a user-supplied value for a message, truncated to [`MAX_QUOTED`] characters.
@@ -18,7 +18,7 @@ pub fn quote(value: &str) -> String {
 }
 
 /// `value` as it is when it fits [`MAX_QUOTED`] characters, else quoted and truncated: for
-/// values a message shows bare, such as a client ID or a review's reason (SPEC §9).
+/// values a message shows bare, such as a client ID or a review's reason (reference §9).
 pub fn bounded(value: &str) -> String {
     match value.chars().count() <= MAX_QUOTED {
         true => value.to_owned(),
@@ -98,7 +98,7 @@ pub fn is_https_url(value: &str) -> bool {
 }
 
 /// An `https://` URL with a host and nothing the Azure SDKs refuse in a token proxy URL: no
-/// user info, no query, no fragment (SPEC §3, `identityBinding.tokenProxy`).
+/// user info, no query, no fragment (reference §3, `identityBinding.tokenProxy`).
 pub fn is_token_proxy_url(value: &str) -> bool {
     let authority = value
         .strip_prefix("https://")

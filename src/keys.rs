@@ -1,4 +1,4 @@
-//! SPEC §4a and the key-placement warnings of §4.11: misspelled `azure.workload.identity/`
+//! reference §4a and the key-placement warnings of §4.11: misspelled `azure.workload.identity/`
 //! keys ("did you mean …"), keys written on the wrong object, and a pod that carries Workload
 //! Identity annotations but not the opt-in label.
 
@@ -72,7 +72,7 @@ pub fn warnings<'k>(
     warnings
 }
 
-/// SPEC §4.11: a pod without the opt-in label that carries Workload Identity annotations, or
+/// reference §4.11: a pod without the opt-in label that carries Workload Identity annotations, or
 /// whose label value is not exactly `"true"`.
 pub fn missing_label_warning<'k>(
     object: &str,

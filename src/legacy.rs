@@ -1,4 +1,4 @@
-//! SPEC §8: pods of the deprecated AAD Pod Identity (label `aadpodidbinding`).
+//! reference §8: pods of the deprecated AAD Pod Identity (label `aadpodidbinding`).
 
 use crate::error::{Denial, Rejection};
 use crate::names;
@@ -11,7 +11,7 @@ pub enum Legacy<'a> {
     /// Not labelled, or `allow`.
     Nothing,
     Warning(String),
-    /// `migrate`, with the label's value: the caller carries the pod over (SPEC §8).
+    /// `migrate`, with the label's value: the caller carries the pod over (reference §8).
     Migrate(&'a str),
 }
 

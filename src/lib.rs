@@ -1,5 +1,5 @@
 //! Azure Workload Identity for Kubewarden: injects what the Azure Workload Identity webhook
-//! injects into opted-in pods, and checks who may use which managed identity (SPEC.md).
+//! injects into opted-in pods, and checks who may use which managed identity (docs/reference.md).
 
 mod authorization;
 pub mod cluster;
@@ -94,14 +94,14 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
         return Verdict::accept();
     }
     let lookups = Lookups::new(cluster);
-    let ctx = pod::Context {
+    let ctx = request::Context {
         settings: &settings,
         lookups: &lookups,
     };
     // The one place the mode is chosen: who injects (reference §3, `mutate`).
     let injector = match settings.mutate {
-        true => pod::Injector::Policy,
-        false => pod::Injector::ManagedWebhook,
+        true => request::Injector::Policy,
+        false => request::Injector::ManagedWebhook,
     };
     let (namespace, name) = (&request.namespace, &request.name);
     match Kind::of(&request) {

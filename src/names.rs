@@ -1,4 +1,4 @@
-//! Every label, annotation, env var, volume and container name of SPEC §1–§2, in one place.
+//! Every label, annotation, env var, volume and container name of reference §1–§2, in one place.
 
 /// Prefix shared by every Workload Identity label and annotation.
 pub const PREFIX: &str = "azure.workload.identity/";
@@ -7,7 +7,7 @@ pub const PREFIX: &str = "azure.workload.identity/";
 pub const USE_LABEL: &str = "azure.workload.identity/use";
 /// ServiceAccount annotation: the managed identity's client ID.
 pub const CLIENT_ID: &str = "azure.workload.identity/client-id";
-/// The same keys without their prefix, where a warning must be short (SPEC §9).
+/// The same keys without their prefix, where a warning must be short (reference §9).
 pub const CLIENT_ID_SHORT: &str = "client-id";
 pub const INJECT_PROXY_SHORT: &str = "inject-proxy-sidecar";
 /// ServiceAccount annotation: the tenant ID (overrides the `tenantId` setting).
@@ -39,19 +39,19 @@ pub const ENV_PROXY_PORT: &str = "PROXY_PORT";
 pub const PROXY_INIT_CONTAINER: &str = "azwi-proxy-init";
 pub const PROXY_CONTAINER: &str = "azwi-proxy";
 
-/// Token lifetime bounds and default, in seconds (SPEC §1).
+/// Token lifetime bounds and default, in seconds (reference §1).
 pub const MIN_TOKEN_EXPIRATION: i64 = 3600;
 pub const MAX_TOKEN_EXPIRATION: i64 = 86400;
 pub const DEFAULT_TOKEN_EXPIRATION: i64 = 3600;
 pub const DEFAULT_PROXY_PORT: u16 = 8000;
 
-/// `classic` layout (SPEC §2).
+/// `classic` layout (reference §2).
 pub const CLASSIC_VOLUME: &str = "azure-identity-token";
 pub const CLASSIC_MOUNT_PATH: &str = "/var/run/secrets/azure/tokens";
 pub const CLASSIC_TOKEN_PATH: &str = "azure-identity-token";
 pub const CLASSIC_CA_PATH: &str = "ca.crt";
 
-/// `v1.6` layout (SPEC §2).
+/// `v1.6` layout (reference §2).
 pub const V16_VOLUME_PREFIX: &str = "azure-workload-identity-reserved-";
 pub const V16_MOUNT_PATH: &str = "/var/run/secrets/azure/wi";
 pub const V16_TOKEN_PATH: &str = "token/azure-identity-token";
@@ -65,7 +65,7 @@ pub const CSI_DRIVER: &str = "secrets-store.csi.k8s.io";
 pub const SPC_API_VERSION: &str = "secrets-store.csi.x-k8s.io/v1";
 pub const SPC_KIND: &str = "SecretProviderClass";
 
-/// AAD Pod Identity's API (SPEC §8, `legacyPodIdentity: migrate`).
+/// AAD Pod Identity's API (reference §8, `legacyPodIdentity: migrate`).
 pub const AAD_API_VERSION: &str = "aadpodidentity.k8s.io/v1";
 pub const AAD_BINDING_KIND: &str = "AzureIdentityBinding";
 pub const AAD_IDENTITY_KIND: &str = "AzureIdentity";

@@ -80,7 +80,7 @@ impl Metadata {
         self.name.as_deref().filter(|n| !n.is_empty())
     }
 
-    /// The name upstream hashes for the `v1.6` volume name (SPEC §2): `metadata.name`, or
+    /// The name upstream hashes for the `v1.6` volume name (reference §2): `metadata.name`, or
     /// `generateName + " (prefix)"` when the name is empty.
     pub fn hash_name(&self) -> String {
         match self.name() {
@@ -109,7 +109,7 @@ pub struct Subject {
     pub service_account: String,
     /// How rejections start: `Pod ns/name`, or `Deployment ns/name: pod template`.
     pub display: String,
-    /// How warnings start, without the namespace so that they fit 256 characters (SPEC §9):
+    /// How warnings start, without the namespace so that they fit 256 characters (reference §9):
     /// `Pod name`, or `Deployment name template`.
     pub brief: String,
 }

@@ -1,7 +1,11 @@
 //! The `validate` payload: the SDK's admission request (its objects `serde_json::Value`s) and
-//! the settings, still raw until `Settings` reads them; and which kind of object it admits.
+//! the settings, still raw until `Settings` reads them; which kind of object it admits; and
+//! the mode and context every kind's rules are run with.
 
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
+
+use crate::cluster::Lookups;
+use crate::settings::Settings;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -22,7 +26,7 @@ pub enum Kind {
     Other,
 }
 
-/// The workload kinds whose pod template is checked (SPEC §7).
+/// The workload kinds whose pod template is checked (reference §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkloadKind {
     Deployment,
@@ -64,4 +68,30 @@ impl Kind {
             _ => Self::Other,
         }
     }
+}
+
+/// Who writes what a Workload Identity pod gets: this policy (`mutate: true`), or a managed
+/// webhook beside it (`mutate: false`, validate-only). Chosen once, from the settings, where
+/// the request is dispatched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Injector {
+    Policy,
+    ManagedWebhook,
+}
+
+/// What is being admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A pod CREATE.
+    Create(Injector),
+    /// A workload's pod template: never mutated; a missing ServiceAccount is a warning (§7).
+    Template(Injector),
+    /// Containers added through `pods/ephemeralcontainers` (§4.12).
+    Ephemeral,
+}
+
+/// What the rules need besides the object.
+pub(crate) struct Context<'a> {
+    pub settings: &'a Settings,
+    pub lookups: &'a Lookups<'a>,
 }

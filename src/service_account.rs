@@ -1,4 +1,4 @@
-//! ServiceAccount CREATE/UPDATE (SPEC §5): the annotations Workload Identity reads are checked
+//! ServiceAccount CREATE/UPDATE (reference §5): the annotations Workload Identity reads are checked
 //! where they are written, never mutated. On UPDATE only changed values are judged, so an old
 //! mistake never blocks an unrelated edit.
 
@@ -36,7 +36,7 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
     };
     let name = new.metadata.name().unwrap_or(name);
     let display = format!("ServiceAccount {}/{name}", request.namespace);
-    // Warnings leave the namespace out, to fit 256 characters (SPEC §9).
+    // Warnings leave the namespace out, to fit 256 characters (reference §9).
     let brief = format!("ServiceAccount {name}");
     let annotations = &new.metadata.annotations;
     let changed = |key: &str| -> Option<&str> {
@@ -52,10 +52,10 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
         annotations.keys().map(String::as_str),
         &settings.identity_binding_annotation(),
     );
-    // SPEC §5: RBAC compares resource names exactly, and the use-managed-identity rule is
+    // reference §5: RBAC compares resource names exactly, and the use-managed-identity rule is
     // written in lower case (as Azure prints client IDs).
     let mut warnings = warnings;
-    // SPEC §5: the webhook writes the client ID into pods when they are created only.
+    // reference §5: the webhook writes the client ID into pods when they are created only.
     let before = old
         .as_ref()
         .and_then(|o| o.metadata.annotation(names::CLIENT_ID));

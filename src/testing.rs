@@ -121,7 +121,7 @@ pub fn container_names(pod: &Value, list: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// What the API server adds to a pod it stores after the webhooks ran (SPEC §2, §4.9):
+/// What the API server adds to a pod it stores after the webhooks ran (reference §2, §4.9):
 /// `defaultMode: 420` on projected volumes; `terminationMessagePath`, `terminationMessagePolicy`
 /// and `imagePullPolicy` on every container; and, for a pod created with `generateName` only,
 /// the name it generates.

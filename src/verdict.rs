@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::Value;
 
-/// Longest single warning and longest sum of warnings the API server keeps (SPEC §9).
+/// Longest single warning and longest sum of warnings the API server keeps (reference §9).
 pub const MAX_WARNING: usize = 256;
 pub const MAX_WARNINGS_TOTAL: usize = 4096;
 
@@ -17,7 +17,7 @@ pub use crate::error::{BAD_REQUEST, FORBIDDEN, HOST_FAILURE, Rejection};
 pub struct Verdict {
     pub outcome: Outcome,
     pub warnings: Vec<String>,
-    /// Written into the API server's audit events when the object is admitted (SPEC §9).
+    /// Written into the API server's audit events when the object is admitted (reference §9).
     pub audit: BTreeMap<String, String>,
 }
 

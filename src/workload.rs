@@ -1,4 +1,4 @@
-//! Workload pod templates (SPEC §7): the pod rules run on the template with its namespace and
+//! Workload pod templates (reference §7): the pod rules run on the template with its namespace and
 //! ServiceAccount, so a bad template fails at `kubectl apply`, not in a ReplicaSet's events.
 //! Templates are never mutated: the pods they create are.
 
@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::error::Denial;
 use crate::object::{Metadata, read};
-use crate::pod::{self, Context, Injector};
-use crate::request::WorkloadKind;
+use crate::pod;
+use crate::request::{Context, Injector, WorkloadKind};
 use crate::verdict::Verdict;
 
 /// What a workload is read for besides its pod template.
@@ -18,7 +18,7 @@ struct Workload {
     metadata: Metadata,
 }
 
-/// SPEC §7 for a workload of `kind` admitted in `namespace`; `name` is the request's.
+/// reference §7 for a workload of `kind` admitted in `namespace`; `name` is the request's.
 pub(crate) fn evaluate(
     kind: WorkloadKind,
     object: &Value,

@@ -1,4 +1,4 @@
-//! SPEC §6: every client ID a pod would use is authorized (identity binding reviews, Key Vault
+//! reference §6: every client ID a pod would use is authorized (identity binding reviews, Key Vault
 //! CSI, `allowedClientIds`), through the full `evaluate` entry, asserting exactly which host
 //! calls were made.
 
@@ -40,7 +40,7 @@ fn review_of(resource: &str) -> Call {
     review(resource, false)
 }
 
-/// The uncached retry of a denied review (SPEC §6).
+/// The uncached retry of a denied review (reference §6).
 fn retry_of(resource: &str) -> Call {
     review(resource, true)
 }

@@ -1,4 +1,4 @@
-//! SPEC §8: pods still labelled for AAD Pod Identity (`aadpodidbinding`): `allow`, `warn`,
+//! reference §8: pods still labelled for AAD Pod Identity (`aadpodidbinding`): `allow`, `warn`,
 //! `reject`, and `migrate`, each numbered rule of which has a test named after it.
 
 use azure_workload_identity_policy::cluster::fake::{Call, FakeCluster};

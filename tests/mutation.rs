@@ -1,4 +1,4 @@
-//! SPEC §2 and §4: what the policy injects into an opted-in pod, through the full `evaluate`
+//! reference §2 and §4: what the policy injects into an opted-in pod, through the full `evaluate`
 //! entry with the in-memory cluster (upstream v1.6.0's `webhook_test.go` cases ported where
 //! they apply), and the one idempotence property of §4.9.
 
@@ -287,7 +287,7 @@ fn spec_4_6_existing_env_is_never_overwritten_and_new_env_is_appended() {
     );
 }
 
-// Upstream "environment variables are not added when empty"; SPEC §4.11 warning.
+// Upstream "environment variables are not added when empty"; reference §4.11 warning.
 #[test]
 fn spec_4_6_empty_client_id_is_not_injected_and_warns() {
     let fake = FakeCluster::new().with_service_account("ns1", "sa", json!({}));
@@ -596,7 +596,7 @@ fn spec_4_8_identity_binding_env_and_audience(
     #[case] ca_file: Option<&str>,
     #[case] ca_data: bool,
 ) {
-    // Authorization (SPEC §6) has its own tests; here only what is injected.
+    // Authorization (reference §6) has its own tests; here only what is injected.
     let binding = merged(
         json!({ "tokenProxy": "https://proxy.example.com",
             "sniName": "sni.example.com", "authorize": false }),
@@ -745,7 +745,7 @@ fn spec_4_11_csi_client_id_differing_from_service_account_warns() {
     );
 }
 
-// The idempotence property of SPEC §4.9, over every layout: the policy's output run again
+// The idempotence property of reference §4.9, over every layout: the policy's output run again
 // changes nothing, and neither does its output after the API server's defaulting. The same
 // run pins the mutation's surgery: no `remove`, untouched paths left alone, existing env
 // kept, one token volume with every injected token file inside its mount (§2).
@@ -765,7 +765,7 @@ const ENV_NAMES: &[&str] = &[
     "OTHER",
     "AZURE_AUTHORITY_HOST",
 ];
-/// The client ID of the AzureIdentity a migrated pod's binding names (SPEC §8).
+/// The client ID of the AzureIdentity a migrated pod's binding names (reference §8).
 const MI: &str = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
 
 fn env_entry() -> impl Strategy<Value = Value> {
@@ -904,7 +904,7 @@ fn layouts() -> impl Strategy<Value = Value> {
         })
 }
 
-/// How the pod opts in: the Workload Identity label, or (SPEC §8, `legacyPodIdentity:
+/// How the pod opts in: the Workload Identity label, or (reference §8, `legacyPodIdentity:
 /// migrate`) an AAD Pod Identity label whose selector one binding matches, or none does.
 #[derive(Clone, Debug)]
 enum OptIn {

@@ -1,4 +1,4 @@
-//! SPEC §11: what registers the policy with a cluster and describes it to users, checked
+//! reference §11: what registers the policy with a cluster and describes it to users, checked
 //! against the policy itself: the shipped examples and runbooks, their `matchConditions`,
 //! `metadata.yml` and `questions-ui.yml`; and the Kubewarden chart values they rely on.
 

@@ -1,4 +1,4 @@
-//! SPEC §9 under fire: the full `evaluate` entry (bytes in, response out, with the in-memory
+//! reference §9 under fire: the full `evaluate` entry (bytes in, response out, with the in-memory
 //! cluster) on arbitrary JSON in place of objects and fields, wrong types, huge strings, deep
 //! nesting; the host failure matrix; size limits. The response is always a valid verdict.
 
@@ -508,7 +508,7 @@ fn assert_whole(
     warnings.len()
 }
 
-/// SPEC §9: every warning the policy can emit, rendered with 63-character namespace and pod
+/// reference §9: every warning the policy can emit, rendered with 63-character namespace and pod
 /// names and 36-character GUIDs, fits the API server's 256 characters untruncated.
 #[test]
 fn spec_9_every_warning_fits_whole_with_realistic_names() {

@@ -1,4 +1,4 @@
-//! SPEC §5: ServiceAccount annotations are checked at CREATE and, when they change, at UPDATE;
+//! reference §5: ServiceAccount annotations are checked at CREATE and, when they change, at UPDATE;
 //! a ServiceAccount is never mutated and needs no host call.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! SPEC §3: the settings, one named case per field and rule: defaults, what is accepted, what
+//! reference §3: the settings, one named case per field and rule: defaults, what is accepted, what
 //! is refused (naming the field and the value), and the resolved values the rules read.
 
 use azure_workload_identity_policy::settings::*;
@@ -255,9 +255,7 @@ fn allowed_client_ids_as_the_ui_form_writes_them(#[case] text: &str) {
 #[test]
 fn allowed_client_ids_empty_string_allows_none() {
     let settings = parse(with_tenant(json!({ "allowedClientIds": { "team-a": "" } })));
-    assert!(
-        settings.is_ok_and(|s| s.allowed_client_ids.get("team-a") == Some(&vec![]))
-    );
+    assert!(settings.is_ok_and(|s| s.allowed_client_ids.get("team-a") == Some(&vec![])));
 }
 
 #[rstest::rstest]

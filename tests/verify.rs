@@ -1,4 +1,4 @@
-//! SPEC §10: validate-only mode (`mutate: false`) checks that the Workload Identity webhook,
+//! reference §10: validate-only mode (`mutate: false`) checks that the Workload Identity webhook,
 //! which fails open, really mutated the pod (`verifyInjection`).
 
 use azure_workload_identity_policy::testing::*;

@@ -1,4 +1,4 @@
-//! SPEC §7: every workload kind's template is judged with the pod rules, never mutated.
+//! reference §7: every workload kind's template is judged with the pod rules, never mutated.
 
 use azure_workload_identity_policy::cluster::fake::FakeCluster;
 use azure_workload_identity_policy::testing::*;

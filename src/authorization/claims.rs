@@ -25,10 +25,10 @@ impl std::fmt::Display for Indirect {
 pub enum Source {
     ServiceAccount(String),
     Container(String),
-    /// A container added later through `pods/ephemeralcontainers` (SPEC §4.12).
+    /// A container added later through `pods/ephemeralcontainers` (reference §4.12).
     EphemeralContainer(String),
     SecretProviderClass(String),
-    /// A pod migrated from AAD Pod Identity (SPEC §8).
+    /// A pod migrated from AAD Pod Identity (reference §8).
     AzureIdentity(String),
 }
 
@@ -67,10 +67,10 @@ pub struct Claims {
     /// one itself): a client ID taken from `valueFrom`/`envFrom` defeats `allowedClientIds`.
     pub uses_tokens: bool,
     /// These are every client ID the pod uses (a CREATE), not only those of containers added
-    /// later (SPEC §4.12): an identity-binding pod with none of them at all is refused.
+    /// later (reference §4.12): an identity-binding pod with none of them at all is refused.
     pub whole_pod: bool,
     /// The ServiceAccount's client ID and every literal `AZURE_CLIENT_ID`, each once with where
-    /// it was first seen, in the order they are reviewed (SPEC §6): the ServiceAccount's, then
+    /// it was first seen, in the order they are reviewed (reference §6): the ServiceAccount's, then
     /// literal values by container (init containers first) and entry.
     pub client_ids: Vec<(String, Source)>,
     /// `(volume, SecretProviderClass name)` of every Key Vault CSI volume.

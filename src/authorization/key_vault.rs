@@ -1,4 +1,4 @@
-//! The Key Vault CSI provider's own rules for a SecretProviderClass's `parameters` (SPEC §6;
+//! The Key Vault CSI provider's own rules for a SecretProviderClass's `parameters` (reference §6;
 //! provider v1.8.2 `GetSecretsStoreObjectContent` and `buildAuthConfig`): what it would refuse
 //! at mount time, refused here at admission, and the client IDs it would use.
 

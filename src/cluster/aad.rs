@@ -1,4 +1,4 @@
-//! AAD Pod Identity objects, read for `legacyPodIdentity: migrate` (SPEC §8): the
+//! AAD Pod Identity objects, read for `legacyPodIdentity: migrate` (reference §8): the
 //! AzureIdentityBindings of every namespace, and the AzureIdentity one of them names.
 
 use std::collections::BTreeSet;
@@ -100,7 +100,7 @@ impl Lookups<'_> {
             .collect())
     }
 
-    /// AzureIdentity `namespace/name`, with the uncached retry of SPEC §4.2.
+    /// AzureIdentity `namespace/name`, with the uncached retry of reference §4.2.
     pub fn azure_identity(
         &self,
         namespace: &str,

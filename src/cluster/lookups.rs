@@ -20,7 +20,7 @@ pub trait Cluster {
     fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String>;
 }
 
-/// Why a lookup failed; each variant maps to a rejection code (SPEC §9).
+/// Why a lookup failed; each variant maps to a rejection code (reference §9).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
     /// The object does not exist (after the uncached retry).
@@ -165,7 +165,7 @@ impl<'c> Lookups<'c> {
                 .map_err(|e| LookupError::Malformed(e.to_string()))
         };
         // A denial may be the host's cache speaking: a RoleBinding created just before its pod
-        // is not in it yet. Ask once more past the cache (SPEC §6); an error is not retried.
+        // is not in it yet. Ask once more past the cache (reference §6); an error is not retried.
         let result = match ask(false) {
             Ok(decision) if !decision.allowed => ask(true),
             other => other,

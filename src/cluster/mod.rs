@@ -1,6 +1,6 @@
 //! What the policy asks the cluster: ServiceAccounts, SecretProviderClasses and
 //! SubjectAccessReviews. [`Cluster`] is the one seam to the host; [`Lookups`] adds the
-//! uncached retry of SPEC §4.2, per-evaluation memoization and typed parsing on top of it.
+//! uncached retry of reference §4.2, per-evaluation memoization and typed parsing on top of it.
 
 mod aad;
 #[cfg(any(test, feature = "test-support"))]

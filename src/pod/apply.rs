@@ -1,7 +1,7 @@
-//! Apply a [`Plan`] to the pod's `Value`, touching only the paths SPEC §4 names: an env var is
+//! Apply a [`Plan`] to the pod's `Value`, touching only the paths reference §4 names: an env var is
 //! appended, a mount or volume replaced by name or appended, the proxy containers added. Every
 //! other field, including ones this policy has never heard of, stays as it came, so the engine's
-//! patch holds no `remove`, and a second run changes nothing (SPEC §4.9).
+//! patch holds no `remove`, and a second run changes nothing (reference §4.9).
 
 use serde_json::{Map, Value, json};
 
@@ -75,7 +75,7 @@ pub(super) fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool,
             }
             changed |= add_or_replace(mounts, &mount);
             let env = list_mut(container, "env", &|_: &str| at(".env"))?;
-            // Append what the container does not define yet; never overwrite (SPEC §4.6).
+            // Append what the container does not define yet; never overwrite (reference §4.6).
             for (var, value) in &plan.env {
                 if !env.iter().any(|e| name_of(e) == Some(var)) {
                     env.push(json!({ "name": var, "value": value }));
@@ -89,7 +89,7 @@ pub(super) fn apply(pod: &mut Value, plan: &Plan, display: &str) -> Result<bool,
     Ok(changed)
 }
 
-/// `(where, field)` a replaced mount or volume keeps (SPEC §2): a mount's propagation, a
+/// `(where, field)` a replaced mount or volume keeps (reference §2): a mount's propagation, a
 /// projected volume's file mode (which the API server defaults to 420).
 const KEPT: [(&str, &str); 2] = [("", "mountPropagation"), ("/projected", "defaultMode")];
 
@@ -113,7 +113,7 @@ fn list_mut<'v>(
 
 /// Replace the element named like `want` when it differs from it, or append it; `true` when
 /// changed. "Differs" means some field the policy writes is missing or has another value
-/// (SPEC §2): what the API server adds to what a webhook wrote (`defaultMode: 420` on a
+/// (reference §2): what the API server adds to what a webhook wrote (`defaultMode: 420` on a
 /// projected volume) is no difference. A replacement keeps the fields the policy does not
 /// write and that do not change what is mounted, so the patch does not remove them.
 fn add_or_replace(list: &mut Vec<Value>, want: &Value) -> bool {

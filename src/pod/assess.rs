@@ -15,40 +15,20 @@ use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::error::{Denial, Rejection};
 use crate::legacy::{self, Legacy};
 use crate::names;
-use crate::settings::Settings;
-
-/// Who writes what a Workload Identity pod gets: this policy (`mutate: true`), or a managed
-/// webhook beside it (`mutate: false`, validate-only). Chosen once, from the settings, where
-/// the request is dispatched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Injector {
-    Policy,
-    ManagedWebhook,
-}
-
-/// What is being admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// A pod CREATE.
-    Create(Injector),
-    /// A workload's pod template: never mutated; a missing ServiceAccount is a warning (§7).
-    Template(Injector),
-    /// Containers added through `pods/ephemeralcontainers` (§4.12).
-    Ephemeral,
-}
-
-/// What the rules need besides the object.
-pub(crate) struct Context<'a> {
-    pub settings: &'a Settings,
-    pub lookups: &'a Lookups<'a>,
-}
+use crate::request::{Context, Injector, Mode};
 
 /// The decision tree's answer: the plan (a pod to inject or verify), or the denial; and, either
 /// way, the warnings found on the way, and what the audit annotations of an admitted pod say.
 pub(crate) struct Assessment {
-    pub decision: Result<Option<Plan>, Rejection>,
+    pub decision: Result<Option<Injection>, Rejection>,
     pub warnings: Vec<String>,
     pub audit: Audit,
+}
+
+/// What an opted-in (or migrated) pod gets, and the containers it was planned for.
+pub(crate) struct Injection {
+    pub plan: Plan,
+    pub spec: Spec,
 }
 
 /// What the audit annotations of an admitted pod say (reference §9).
@@ -92,7 +72,7 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
         Mode::Create(_) | Mode::Template(_) => warnings::keys(pod, ctx.settings),
     };
     let mut audit = Audit::default();
-    let mut tree = || -> Result<Option<Plan>, Rejection> {
+    let mut tree = || -> Result<Option<Injection>, Rejection> {
         let head = Facts::head(pod, ctx.settings);
         let injector = match mode {
             Mode::Ephemeral => {
@@ -129,7 +109,7 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
                     ));
                 }
                 warnings.extend(found.steps(pod, id, true));
-                Ok(Some(plan))
+                Ok(Some(Injection { plan, spec }))
             }
             // §8.6: validate-only and templates say how to finish the migration.
             Some(found) => {
@@ -166,7 +146,7 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
                     opted_in(pod, &spec, &facts, sa.as_ref(), None, injector, ctx)?;
                 warnings.extend(found);
                 audit.record(&authorized);
-                Ok(Some(plan))
+                Ok(Some(Injection { plan, spec }))
             }
         }
     };

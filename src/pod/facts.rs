@@ -88,7 +88,7 @@ pub(crate) struct Spec {
     init_containers: Vec<Container>,
     #[serde(default, deserialize_with = "nullable")]
     containers: Vec<Container>,
-    /// Containers added through `pods/ephemeralcontainers` (SPEC §4.12).
+    /// Containers added through `pods/ephemeralcontainers` (reference §4.12).
     #[serde(default, deserialize_with = "nullable")]
     pub ephemeral_containers: Vec<Container>,
     #[serde(default, deserialize_with = "nullable")]
@@ -227,7 +227,7 @@ impl Pod {
             .map_err(|error| Denial::Unreadable { what: "it", error }.of(&self.subject.display))
     }
 
-    /// The token volume of an earlier webhook pass (SPEC §2): the first volume named with the
+    /// The token volume of an earlier webhook pass (reference §2): the first volume named with the
     /// reserved prefix, else the classic one, and where a container mounts it.
     pub fn reserved(&self, spec: &Spec) -> Option<Reserved> {
         let named = |test: &dyn Fn(&str) -> bool| self.volumes.iter().find(|v| test(&v.name));

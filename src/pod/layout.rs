@@ -1,4 +1,4 @@
-//! The token volume layouts of SPEC §2 (`classic`, `v1.6`, `v1.6.1`): volume name, mount
+//! The token volume layouts of reference §2 (`classic`, `v1.6`, `v1.6.1`): volume name, mount
 //! path, file paths, and the projected volume itself.
 
 use serde::Serialize;
@@ -26,8 +26,8 @@ pub struct Reserved {
 }
 
 impl Layout {
-    /// `hash_name` is the pod name upstream hashes (see `PodHead::hash_name`). `earlier`, a
-    /// reserved volume the pod already has, is adopted (SPEC §2): its name, and the mount path
+    /// `hash_name` is the pod name upstream hashes (see `Metadata::hash_name`). `earlier`, a
+    /// reserved volume the pod already has, is adopted (reference §2): its name, and the mount path
     /// its mounts use, so that the `AZURE_FEDERATED_TOKEN_FILE` an earlier pass wrote stays
     /// true whatever hash it was named with.
     pub fn new(layout: TokenVolumeLayout, hash_name: &str, earlier: Option<&Reserved>) -> Self {
@@ -129,7 +129,7 @@ impl Layout {
                 label_selector,
             }) => sources.push(Source::ClusterTrustBundle {
                 signer_name,
-                // Deviation (SPEC §2): an omitted selector matches nothing; `{}` matches all.
+                // Deviation (reference §2): an omitted selector matches nothing; `{}` matches all.
                 label_selector: label_selector.map_or_else(|| json!({}), |s| json!(s)),
                 path: self.ca_path,
                 optional: false,

@@ -1,4 +1,4 @@
-//! SPEC §8, `legacyPodIdentity: migrate`: a pod of AAD Pod Identity carried over to Workload
+//! reference §8, `legacyPodIdentity: migrate`: a pod of AAD Pod Identity carried over to Workload
 //! Identity at admission. Host calls in the order §8.8 fixes: the binding list, then the
 //! AzureIdentity; the ServiceAccount and the rest come after, on the opted-in path.
 
@@ -15,7 +15,7 @@ pub(crate) struct Migration {
     /// The one AzureIdentityBinding that serves the pod, as warnings name it: its name, or
     /// `<namespace>/<name>` when it lives in another namespace than the pod.
     pub binding: String,
-    /// `<namespace>/<name>` of that binding (the `migrated-from` audit annotation, SPEC §9).
+    /// `<namespace>/<name>` of that binding (the `migrated-from` audit annotation, reference §9).
     pub from: String,
     /// `<namespace>/<name>` of the AzureIdentity it binds.
     pub identity: String,
@@ -114,7 +114,7 @@ pub(super) fn find(
 }
 
 impl Migration {
-    /// Step 3's warning, one line per step so that each fits 256 characters (SPEC §9).
+    /// Step 3's warning, one line per step so that each fits 256 characters (reference §9).
     /// `client_id` is the one the pod uses; `migrated` whether the pod was mutated.
     pub(crate) fn steps(&self, pod: &Pod, client_id: &str, migrated: bool) -> Vec<String> {
         let subject = &pod.subject;

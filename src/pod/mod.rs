@@ -14,13 +14,14 @@ mod warnings;
 
 use serde_json::Value;
 
-pub(crate) use assess::{Context, Injector, Mode};
 pub(crate) use facts::Pod;
 pub(crate) use plan::Plan;
 
 use crate::error::{Denial, Rejection};
 use crate::object::Metadata;
+use crate::request::{Context, Injector, Mode};
 use crate::verdict::{Outcome, Verdict};
+use assess::Injection;
 
 /// How messages name a pod: `(display, brief)`.
 fn pod_names(namespace: &str, metadata: &Metadata) -> (String, String) {
@@ -54,12 +55,9 @@ pub(crate) fn create(
     let verdict = match (assessment.decision, injector) {
         (Err(rejection), _) => Verdict::from(rejection),
         (Ok(None), _) => Verdict::accept(),
-        (Ok(Some(plan)), Injector::Policy) => write(pod, &plan).into(),
-        (Ok(Some(plan)), Injector::ManagedWebhook) => {
-            match pod
-                .spec()
-                .and_then(|spec| verify::verify(&pod, &spec, &plan, ctx.settings))
-            {
+        (Ok(Some(injection)), Injector::Policy) => write(pod, &injection.plan).into(),
+        (Ok(Some(Injection { plan, spec })), Injector::ManagedWebhook) => {
+            match verify::verify(&pod, &spec, &plan, ctx.settings) {
                 Ok(found) => {
                     warnings.extend(found);
                     Verdict::accept()

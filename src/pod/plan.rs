@@ -1,11 +1,10 @@
-//! The plan: pure data saying what a labelled pod gets (SPEC §4.3–§4.8), computed from the pod's
+//! The plan: pure data saying what a labelled pod gets (reference §4.3–§4.8), computed from the pod's
 //! annotations, its ServiceAccount and the settings, before anything is written.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::assess::Injector;
 use super::facts::{Pod, Spec};
 use super::identity::Facts;
 use super::layout::Layout;
@@ -15,6 +14,7 @@ use crate::cluster::ServiceAccount;
 use crate::error::{Denial, ProxyAsked, Rejection};
 use crate::format::parse_expiration;
 use crate::names;
+use crate::request::Injector;
 use crate::settings::{CaSource, Settings};
 
 /// Everything the later steps need: what `apply` writes, what `verify` expects, what
@@ -44,10 +44,10 @@ pub struct ProxyPlan {
 }
 
 /// The plan of an opted-in pod. `sa` is its ServiceAccount, `None` when it does not exist
-/// (a workload template's, SPEC §7): then the pod is planned without its annotations and no
+/// (a workload template's, reference §7): then the pod is planned without its annotations and no
 /// identity-binding review applies (there is no client ID to review yet).
 ///
-/// A pod migrated from AAD Pod Identity (`migration`, SPEC §8.3) gets the AzureIdentity's
+/// A pod migrated from AAD Pod Identity (`migration`, reference §8.3) gets the AzureIdentity's
 /// client ID unless its ServiceAccount names one, and the proxy, so that code written for AAD
 /// Pod Identity's IMDS endpoint keeps working.
 pub fn plan(
@@ -69,7 +69,7 @@ pub fn plan(
         .filter(|v| !v.is_empty())
         .or(migration.map(|m| m.client_id.as_str()))
         .map(str::to_owned);
-    // Deviation (SPEC §4.5): an empty annotation falls back to the setting.
+    // Deviation (reference §4.5): an empty annotation falls back to the setting.
     let tenant_id = sa
         .annotation(names::TENANT_ID)
         .filter(|v| !v.is_empty())
@@ -184,7 +184,7 @@ fn proxy_plan(
     let injects = forced || ProxyRequest::from_annotation(annotation) == ProxyRequest::Yes;
     // The rules that guard the privileged init container also hold for one another webhook
     // injected, and, beside a managed webhook that injects whenever the key is present (its
-    // value `"false"` included), for the key itself (SPEC §4.3).
+    // value `"false"` included), for the key itself (reference §4.3).
     let carries_init = spec
         .containers()
         .any(|c| c.name == names::PROXY_INIT_CONTAINER);

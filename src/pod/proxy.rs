@@ -1,4 +1,4 @@
-//! The IMDS proxy (SPEC §4.3): whether a pod asks for it, its checks, and the two containers.
+//! The IMDS proxy (reference §4.3): whether a pod asks for it, its checks, and the two containers.
 
 use serde_json::{Value, json};
 
@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(ProxyRequest::from_annotation(value), expected);
     }
 
-    // Upstream TestGetProxyPort, plus the range SPEC §4.3 adds.
+    // Upstream TestGetProxyPort, plus the range reference §4.3 adds.
     #[rstest]
     #[case::pod_not_annotated(None, Ok(8000))]
     #[case::empty_is_default(Some(""), Ok(8000))]

@@ -1,16 +1,17 @@
 //! `plan()` and `apply()` pinned directly, as upstream's per-helper `webhook_test.go` tables
-//! do: one named case per SPEC rule, with no envelope, no host and no `evaluate` in between.
+//! do: one named case per rule of the reference, with no envelope, no host and no `evaluate` in between.
 
 use rstest::rstest;
 use serde_json::{Value, json};
 
 use super::apply::apply;
-use super::assess::{Account, Injected, Injector, claims};
+use super::assess::{Account, Injected, claims};
 use super::identity::{Facts, Scope};
 use super::plan::plan;
 use super::{Plan, Pod};
 use crate::cluster::ServiceAccount;
 use crate::error::{Denial, Rejection};
+use crate::request::Injector;
 use crate::settings::Settings;
 use crate::testing::{self, CLIENT, TENANT};
 

@@ -1,4 +1,4 @@
-//! SPEC §10: in validate-only mode this policy runs after every mutating webhook, so it can
+//! reference §10: in validate-only mode this policy runs after every mutating webhook, so it can
 //! see what the (fail-open) Workload Identity webhook did — or did not — do to an opted-in pod.
 
 use super::facts::{Pod, Spec};

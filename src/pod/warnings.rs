@@ -1,4 +1,4 @@
-//! The admission warnings of the pod rules (SPEC §1, §4a, §4.11): the pod is still admitted.
+//! The admission warnings of the pod rules (reference §1, §4a, §4.11): the pod is still admitted.
 
 use super::facts::{Pod, Spec};
 use super::identity::{ClientIdSources, Facts};
@@ -9,7 +9,7 @@ use crate::keys::{self, Holder};
 use crate::names;
 use crate::settings::Settings;
 
-/// Warnings that need nothing but the pod's keys (SPEC §1, §4a, §4.11).
+/// Warnings that need nothing but the pod's keys (reference §1, §4a, §4.11).
 pub(crate) fn keys(pod: &Pod, settings: &Settings) -> Vec<String> {
     let display = &pod.subject.brief;
     let binding_key = settings.identity_binding_annotation();
@@ -28,7 +28,7 @@ pub(crate) fn keys(pod: &Pod, settings: &Settings) -> Vec<String> {
     warnings
 }
 
-/// SPEC §4.11: a pod aimed at Windows nodes must say so in `spec.os.name`, or the kubelet
+/// reference §4.11: a pod aimed at Windows nodes must say so in `spec.os.name`, or the kubelet
 /// fails to set the projected token's ownership.
 pub(super) fn windows(spec: &Spec, brief: &str) -> Option<String> {
     (spec.targets_windows() && !spec.windows()).then(|| {
@@ -80,7 +80,7 @@ pub(super) fn opted_in(pod: &Pod, spec: &Spec, facts: &Facts, plan: &Plan) -> Ve
     warnings
 }
 
-/// SPEC §4.11: what an opted-in pod's plan would leave broken, though the pod is admitted: a
+/// reference §4.11: what an opted-in pod's plan would leave broken, though the pod is admitted: a
 /// Job that never completes beside a regular proxy container, and containers that read the
 /// classic token path under a layout that does not mount it.
 pub(super) fn planned(pod: &Pod, spec: &Spec, plan: &Plan) -> Vec<String> {

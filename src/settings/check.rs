@@ -1,4 +1,4 @@
-//! The rules of SPEC §3 that serde cannot express.
+//! The rules of reference §3 that serde cannot express.
 
 use super::model::{CLOUDS, IdentityBindingSettings, ProxySettings, Settings};
 use crate::format::{
@@ -7,7 +7,7 @@ use crate::format::{
 };
 
 impl Settings {
-    /// Every rule of SPEC §3 that serde cannot express; all violations, joined by `; `.
+    /// Every rule of reference §3 that serde cannot express; all violations, joined by `; `.
     pub fn check(&self) -> Result<(), String> {
         let mut errors = Errors::default();
         self.check_identity(&mut errors);

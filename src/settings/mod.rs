@@ -1,4 +1,4 @@
-//! Policy settings (SPEC §3): camelCase, every field defaulted, unknown keys rejected, and the
+//! Policy settings (reference §3): camelCase, every field defaulted, unknown keys rejected, and the
 //! resolved values the rest of the policy reads (authority host, token layout, CA source).
 
 mod check;

@@ -30,12 +30,12 @@ pub struct Settings {
     pub allowed_client_ids: BTreeMap<String, Vec<String>>,
     pub legacy_pod_identity: LegacyPodIdentity,
     /// AAD Pod Identity ran with `--forceNamespaced`: `migrate` counts only bindings and
-    /// identities of the pod's own namespace (SPEC §8).
+    /// identities of the pod's own namespace (reference §8).
     pub legacy_pod_identity_force_namespaced: bool,
     pub verify_injection: VerifyInjection,
 }
 
-/// Where the projected token lives in the pod (SPEC §2).
+/// Where the projected token lives in the pod (reference §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 pub enum TokenVolumeLayout {
     /// What the docs describe and upstream ≤ v1.5 injected.
@@ -94,7 +94,7 @@ pub struct IdentityBindingSettings {
     pub ca_data: Option<String>,
     pub ca_config_map: Option<String>,
     pub ca_cluster_trust_bundle: Option<ClusterTrustBundleSource>,
-    /// Run the SubjectAccessReview of SPEC §6 for identity-binding pods.
+    /// Run the SubjectAccessReview of reference §6 for identity-binding pods.
     pub authorize: bool,
     pub verb: String,
     pub api_group: String,
@@ -137,7 +137,7 @@ pub enum SelectorOperator {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretsStoreCsiSettings {
-    /// Run the SubjectAccessReview of SPEC §6 for Key Vault CSI volumes using the token proxy.
+    /// Run the SubjectAccessReview of reference §6 for Key Vault CSI volumes using the token proxy.
     pub authorize: bool,
 }
 
@@ -148,7 +148,7 @@ pub enum LegacyPodIdentity {
     #[default]
     Warn,
     Reject,
-    /// Carry the pod over to Workload Identity at admission (SPEC §8).
+    /// Carry the pod over to Workload Identity at admission (reference §8).
     Migrate,
 }
 
@@ -164,7 +164,7 @@ pub enum VerifyInjection {
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
 pub const DEFAULT_CLOUD: &str = "AzurePublicCloud";
 /// Upstream moved its images to the `oss/v2` path at v1.6.0; the old path has no v1.6.0 tag
-/// (upstream issue #1736, PR #1737), so a pod given it would never start (SPEC §3).
+/// (upstream issue #1736, PR #1737), so a pod given it would never start (reference §3).
 pub const DEFAULT_PROXY_IMAGE: &str =
     "mcr.microsoft.com/oss/v2/azure/workload-identity/proxy:v1.6.0";
 pub const DEFAULT_PROXY_INIT_IMAGE: &str =
@@ -242,7 +242,7 @@ impl Default for SecretsStoreCsiSettings {
     }
 }
 
-/// Where an identity-binding pod's CA certificate comes from (SPEC §4.8).
+/// Where an identity-binding pod's CA certificate comes from (reference §4.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaSource<'a> {
     /// No CA configured: the token proxy's certificate must chain to a public root.

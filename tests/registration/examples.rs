@@ -1,4 +1,4 @@
-//! SPEC §11: every manifest under `examples/` is what it claims to be, and every runbook
+//! reference §11: every manifest under `examples/` is what it claims to be, and every runbook
 //! directory holds everything it applies.
 //!
 //! - Kubernetes kinds are read into the `k8s-openapi` types (v1_33) and written back: a field
@@ -65,7 +65,7 @@ const DEMO_TENANT: &str = "11111111-1111-1111-1111-111111111111";
 /// v1.35.0, `config/crd/bases/policies.kubewarden.io_clusteradmissionpolicies.yaml` (Go types:
 /// `api/policies/v1/policy_types.go` `PolicySpec`, `clusteradmissionpolicy_types.go`
 /// `ClusterAdmissionPolicySpec`). Required: `module`, `mutating`, `rules`.
-const CLUSTER_ADMISSION_POLICY_SPEC: &[(&str, Field)] = &[
+const CLUSTER_ADMISSION_POLICY_FIELDS: &[(&str, Field)] = &[
     ("allowInsideAdmissionControllerNamespace", Bool),
     ("backgroundAudit", Bool),
     (
@@ -93,7 +93,7 @@ const CLUSTER_ADMISSION_POLICY_REQUIRED: &[&str] = &["module", "mutating", "rule
 /// `PolicyServer` (policies.kubewarden.io/v1) `spec`, from kubewarden-controller v1.35.0,
 /// `config/crd/bases/policies.kubewarden.io_policyservers.yaml` (Go type:
 /// `api/policies/v1/policyserver_types.go` `PolicyServerSpec`). Required: `image`, `replicas`.
-const POLICY_SERVER_SPEC: &[(&str, Field)] = &[
+const POLICY_SERVER_FIELDS: &[(&str, Field)] = &[
     ("affinity", Typed(typed::<Affinity>)),
     ("annotations", StrMap),
     ("env", Typed(typed::<Vec<EnvVar>>)),
@@ -364,7 +364,7 @@ fn validate(manifest: &Manifest) -> Result<(), String> {
         ("rbac.authorization.k8s.io/v1", "RoleBinding") => typed::<RoleBinding>(value),
         ("policies.kubewarden.io/v1", "ClusterAdmissionPolicy") => crd(
             value,
-            CLUSTER_ADMISSION_POLICY_SPEC,
+            CLUSTER_ADMISSION_POLICY_FIELDS,
             CLUSTER_ADMISSION_POLICY_REQUIRED,
         )
         .and_then(|()| {
@@ -399,7 +399,7 @@ fn validate(manifest: &Manifest) -> Result<(), String> {
                 .map_err(|e| format!("spec.settings are refused by the policy: {e}"))
         }),
         ("policies.kubewarden.io/v1", "PolicyServer") => {
-            crd(value, POLICY_SERVER_SPEC, POLICY_SERVER_REQUIRED)
+            crd(value, POLICY_SERVER_FIELDS, POLICY_SERVER_REQUIRED)
         }
         (api_version, kind) => Err(format!(
             "{api_version} {kind}: no schema for this kind in tests/registration/examples.rs; add it"
@@ -632,7 +632,7 @@ fn selects_namespace(selector: Option<&Value>, namespace: &str) -> bool {
     labels_ok && expressions_ok
 }
 
-/// SPEC §11 (revision 3): every shipped ClusterAdmissionPolicy sends `pods` CREATE and the
+/// reference §11 (revision 3): every shipped ClusterAdmissionPolicy sends `pods` CREATE and the
 /// `pods/ephemeralcontainers` UPDATE of `kubectl debug` (§4.12; a rule for `pods` does not match
 /// the subresource), under its one `matchConditions` list; no other pod UPDATE (the policy
 /// answers each with a plain accept, so it would only load the policy-server); and no

@@ -1,4 +1,4 @@
-//! SPEC §11: the shipped ClusterAdmissionPolicy examples register `matchConditions` (CEL,
+//! reference §11: the shipped ClusterAdmissionPolicy examples register `matchConditions` (CEL,
 //! evaluated by the API server) that send the policy only the objects it has something to do
 //! with. Here the examples' own expressions are evaluated with a real CEL interpreter, as the
 //! API server evaluates them, and held against the policy itself: what the conditions send, the
@@ -368,7 +368,7 @@ fn spec_11_every_kind_an_example_registers_is_restricted_by_its_conditions() {
 // ---------------------------------------------------------------------------------------------
 // (a) What the policy acts on is sent.
 
-/// Pods the policy acts on, by the rule of SPEC that makes it act, and whether the policy acts
+/// Pods the policy acts on, by the rule of the reference that makes it act, and whether the policy acts
 /// on it with the examples' settings (a hand-written Workload Identity token with no client ID
 /// and no allowlist is sent, and then accepted).
 fn pods_inside() -> Vec<(&'static str, Value, bool)> {

@@ -1,4 +1,4 @@
-//! SPEC §11: `metadata.yml` sets `minimumKubewardenVersion` to the oldest Kubewarden whose
+//! reference §11: `metadata.yml` sets `minimumKubewardenVersion` to the oldest Kubewarden whose
 //! policy-server and kwctl provide everything the policy and its shipped manifests use, and
 //! README states the same floor.
 

@@ -1,4 +1,4 @@
-//! SPEC §11: `questions-ui.yml` (the form Rancher's Kubewarden UI builds the policy's settings
+//! reference §11: `questions-ui.yml` (the form Rancher's Kubewarden UI builds the policy's settings
 //! from, and ArtifactHub shows) agrees with the settings type item by item: every setting has
 //! an item at the same dotted `variable` path, every item is a setting, the item's type sends
 //! the shape the settings accept, and its default is the setting's default. A policy
