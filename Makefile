@@ -84,7 +84,7 @@ e2e-harness: policy.wasm harness
 e2e-kwctl: annotated-policy.wasm
 	@if ! command -v bats >/dev/null 2>&1; then \
 		echo "bats not installed: skipping e2e.bats on kwctl"; \
-	elif [ -z "$(KWCTL)" ] || [ ! -f annotated-policy.wasm ]; then \
+	elif [ -z "$(KWCTL)" ] || ! command -v $(KWCTL) >/dev/null 2>&1; then \
 		echo "no kwctl found (KWCTL, PATH, ../shared/bin/kwctl): e2e.bats ran on the harness only"; \
 	else \
 		E2E_ENGINE=kwctl KWCTL=$(KWCTL) bats e2e.bats; \

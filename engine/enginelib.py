@@ -33,9 +33,13 @@ EXAMPLE_MANIFESTS = {
 
 
 def find_binary(env, name):
-    """$env, else `name` on PATH, else ../shared/bin/name beside the repository."""
+    """$env, else `name` on PATH, else ../shared/bin/name beside the repository; None when the
+    one named is not there (an empty variable counts as unset)."""
     if os.environ.get(env):
-        return os.environ[env]
+        named = shutil.which(os.environ[env])
+        if not named:
+            print(f"# {env}={os.environ[env]} is not an executable")
+        return named
     on_path = shutil.which(name)
     if on_path:
         return on_path
