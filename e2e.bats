@@ -496,10 +496,10 @@ all_replayed() {
   [[ "$(response | jq -r '.warnings[0]')" == *"was not mutated"* ]]
 }
 
-# README, Runbook A ("try it offline"), followed command by command: each case runs what the
-# runbook tells a new user to type and checks what its "Verify" paragraph says they will see.
+# docs/runbooks.md, Runbook A ("try it offline"), followed command by command: each case runs what
+# the runbook tells a new user to type and checks what its "Verify" paragraph says they will see.
 
-@test "README Runbook A step 1: make demo lists the four runbook examples" {
+@test "Runbook A step 1: make demo lists the four runbook examples" {
   run ./scripts/demo.sh
   [ "$status" -eq 0 ]
   for example in self-managed aks-validate-only aks-identity-binding migrate; do
@@ -507,7 +507,7 @@ all_replayed() {
   done
 }
 
-@test "README Runbook A step 2: kwctl run on examples/self-managed adds the four AZURE_* variables, the mount and the volume" {
+@test "Runbook A step 2: kwctl run on examples/self-managed adds the four AZURE_* variables, the mount and the volume" {
   policy_run --settings-path examples/self-managed/settings.yml \
     --request-path examples/self-managed/request.json \
     --allow-context-aware --replay-host-capabilities-interactions examples/self-managed/session.yml
@@ -522,7 +522,7 @@ all_replayed() {
     "api://AzureADTokenExchange" ]
 }
 
-@test "README Runbook A step 1: make demo EXAMPLE=aks-validate-only rejects the unmutated pod and says why that is expected" {
+@test "Runbook A step 1: make demo EXAMPLE=aks-validate-only rejects the unmutated pod and says why that is expected" {
   run ./scripts/demo.sh aks-validate-only
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed": false'* ]]
@@ -530,19 +530,19 @@ all_replayed() {
   [[ "$output" == *"Expected: an opted-in pod that no webhook mutated would start without its identity"* ]]
 }
 
-@test "README Runbook A Verify: a settings mistake is refused before any request is evaluated" {
+@test "Runbook A Verify: a settings mistake is refused before any request is evaluated" {
   run harness run --settings-json '{"cloud":"Mars","tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47"}' \
     -r test_data/pod/unlabeled.json policy.wasm
   [ "$status" -ne 0 ]
   [[ "$output" == *'Provided settings are not valid: cloud: "Mars" is not valid; expected one of AzurePublicCloud (alias AzureCloud)'* ]]
 }
 
-# README, the Verify paragraphs of Runbooks B, C and D, offline: the objects their kubectl
+# docs/runbooks.md, the Verify paragraphs of Runbooks B, C and D, offline: the objects their kubectl
 # commands send (test_data/runbooks/: `kubectl run`'s pod as the ServiceAccount admission
 # plugin and defaulting leave it, before any webhook), the cluster's answers replayed, and what
 # the runbook says the user will see.
 
-@test "README Runbook B Verify: kubectl run web gets the four AZURE_* variables and the token volume after kube-api-access" {
+@test "Runbook B Verify: kubectl run web gets the four AZURE_* variables and the token volume after kube-api-access" {
   policy_run --settings-path examples/self-managed/settings.yml -r test_data/runbooks/web.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/runbooks/wi-check-workload-sa.yml
   [ "$status" -eq 0 ]
@@ -568,7 +568,7 @@ all_replayed() {
   [ "$(response | jq -r '.warnings')" = "null" ]
 }
 
-@test "README Runbook B Verify: kubectl run bad with a 1h token expiration is denied with the accepted range" {
+@test "Runbook B Verify: kubectl run bad with a 1h token expiration is denied with the accepted range" {
   policy_run --settings-path examples/self-managed/settings.yml -r test_data/runbooks/bad-expiration.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/runbooks/wi-check-default-sa.yml
   [ "$status" -eq 0 ]
@@ -577,7 +577,7 @@ all_replayed() {
   [[ "$(response | jq -r '.status.message')" == 'Pod wi-check/bad: '*'"1h"; expected an integer number of seconds from 3600 to 86400' ]]
 }
 
-@test "README Runbook C Verify: annotating the ServiceAccount with a client ID that is not a GUID is denied" {
+@test "Runbook C Verify: annotating the ServiceAccount with a client ID that is not a GUID is denied" {
   policy_run --settings-path examples/aks-validate-only/settings.yml -r test_data/runbooks/annotate-bad-client-id.json
   [ "$status" -eq 0 ]
   [ "$(response | jq -r '.allowed')" = "false" ]
@@ -585,7 +585,7 @@ all_replayed() {
     'ServiceAccount wi-check/workload-sa: annotation azure.workload.identity/client-id has value "my-app-registration"; expected a GUID: the client ID of the managed identity or app registration' ]
 }
 
-@test "README Runbook D Verify: without the grant the AKS-mutated pod is denied (403) with the rule that allows it" {
+@test "Runbook D Verify: without the grant the AKS-mutated pod is denied (403) with the rule that allows it" {
   policy_run --settings-path examples/aks-identity-binding/settings.yml -r examples/aks-identity-binding/request.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/binding-denied.yml
   [ "$status" -eq 0 ]
@@ -600,7 +600,7 @@ all_replayed() {
     examples/aks-identity-binding/workload-rbac.yaml
 }
 
-@test "README Runbook E step 4: a migrated pod has the client ID, the proxy around its own init containers and the token volume" {
+@test "Runbook E Verify: a migrated pod has the client ID, the proxy around its own init containers and the token volume" {
   policy_run --settings-path examples/migrate/settings.yml -r examples/migrate/request.json \
     --allow-context-aware --replay-host-capabilities-interactions examples/migrate/session.yml
   [ "$status" -eq 0 ]
@@ -610,39 +610,46 @@ all_replayed() {
   [ "$(jq -r '.spec.containers[0].env[] | select(.name == "AZURE_CLIENT_ID") | .value' <<<"$pod")" = "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c" ]
   [ "$(jq -r '[.spec.initContainers[].name] | join(" ")' <<<"$pod")" = "azwi-proxy migrate azwi-proxy-init" ]
   [ "$(jq -r '[.spec.volumes[].name] | join(" ")' <<<"$pod")" = "kube-api-access-abcde azure-identity-token" ]
-  # README, Operating it: the audit log records where the pod came from (§9).
+  # docs/operations.md, Observability: the audit log records where the pod came from (§9).
   [ "$(response | jq -r '.auditAnnotations["migrated-from"]')" = "team-b/orders-api-binding" ]
 }
 
-# README's own command text, run offline: each case below reads the command from README.md at
-# test time (readme_block), so a README edit that breaks a command fails here. kubectl is
-# replaced by a stub that answers from test_data/runbooks/ (what the cluster would print) or
-# records what would be applied; everything else (sed, jq, shell functions) runs as written.
+# The operator documents' own command text, run offline: each case below reads the command from
+# README.md or docs/ at test time (doc_block), so an edit that breaks a command fails here.
+# kubectl, helm and az are replaced by stubs that answer from test_data/runbooks/ (what the
+# cluster would print) or record what would be applied; everything else (sed, jq, awk, shell
+# functions) runs as written.
 
-# The ```console block of README.md that contains the fixed string $1, without the fences and
+# The ```console block of file $1 that contains the fixed string $2, without the fences and
 # with the block's indentation (a numbered step's) removed.
-readme_block() {
-  awk -v marker="$1" '
+doc_block() {
+  awk -v marker="$2" '
     /^ *```console$/ { inside = 1; indent = index($0, "`") - 1; block = ""; found = 0; next }
     inside && /^ *```$/ { inside = 0; if (found) { printf "%s", block; exit } next }
     inside { line = substr($0, indent + 1); block = block line "\n"; if (index($0, marker)) found = 1 }
-  ' README.md
+  ' "$1"
 }
 
-# README "Before a runbook": the variables and render(), with the two placeholders a user
-# replaces filled in and kubectl answering what the chart's default PolicyServer holds.
-readme_render() {
+# docs/runbooks.md "Before a runbook": the variables, render() and webhooks(), with the registry
+# a user replaces filled in, az answering the tenant and kubectl what the chart's default
+# PolicyServer holds.
+runbooks_setup() {
   kubectl() {
     [ "$*" = "get policyserver default -o jsonpath={.spec.image}" ] || return 99
     printf '%s' registry.example.com/mirror/policy-server:v1.35.0
   }
+  az() {
+    [ "$*" = "account show --query tenantId -o tsv" ] || return 99
+    echo 22222222-2222-2222-2222-222222222222
+  }
   local setup
-  setup=$(readme_block 'render() {')
-  [[ "$setup" == *'<your-registry>'* && "$setup" == *'<your tenant>'* ]]
-  setup=${setup//<your-registry>/registry.example.com/team}
-  setup=${setup//<your tenant>/22222222-2222-2222-2222-222222222222}
+  setup=$(doc_block docs/runbooks.md 'render() {')
+  # The one value a user types is an assignment, never a <placeholder> the shell would redirect.
+  ! grep -q '[<>]' <<<"$(grep -v '^ *#' <<<"$setup" | sed 's/#.*//')"
+  [[ "$setup" == *'export REGISTRY=registry.example.com/platform '* ]]
+  setup=${setup//registry.example.com\/platform/registry.example.com\/team}
   eval "$setup"
-  unset -f kubectl
+  unset -f kubectl az
 }
 
 # The settings of a rendered ClusterAdmissionPolicy (stdin), as YAML for --settings-path: the
@@ -651,13 +658,14 @@ policy_settings() {
   awk '/^  settings:/ { inside = 1; next } inside && /^(  [^ ]|[^ ])/ { inside = 0 } inside { print substr($0, 5) }'
 }
 
-@test "README Before a runbook: render fills in every placeholder of every file a runbook applies" {
-  readme_render
+@test "Before a runbook: render fills in every placeholder of every file a runbook applies" {
+  runbooks_setup
   [ "$MODULE" = "registry://registry.example.com/team/azure-workload-identity-policy:v0.1.0" ]
+  [ "$TENANT_ID" = "22222222-2222-2222-2222-222222222222" ]
   [ "$PS_IMAGE" = "registry.example.com/mirror/policy-server:v1.35.0" ]
   KW_NS=cattle-kubewarden-system
   # Every `render … | kubectl apply|delete -f -` line of the runbooks, as written.
-  lines=$(grep -hoE '^ *render examples/[^ ]+ \| kubectl (apply|delete) -f -$' README.md | sed 's/^ *//')
+  lines=$(grep -hoE '^ *render examples/[^ ]+ \| kubectl (apply|delete) -f -$' docs/runbooks.md | sed 's/^ *//')
   [ "$(wc -l <<<"$lines")" -ge 15 ]
   kubectl() { [ "$*" = "apply -f -" ] || [ "$*" = "delete -f -" ] || return 99; cat >"$BATS_TEST_TMPDIR/applied.yaml"; }
   set -o pipefail
@@ -682,8 +690,8 @@ policy_settings() {
   done <<<"$lines"
 }
 
-@test "README Before a runbook: every rendered policy's settings are accepted, the tenant the user's" {
-  readme_render
+@test "Before a runbook: every rendered policy's settings are accepted, the tenant the user's" {
+  runbooks_setup
   kubectl() { [ "$*" = "apply -f -" ] || return 99; cat >"$BATS_TEST_TMPDIR/applied.yaml"; }
   set -o pipefail
   checked=0
@@ -712,21 +720,22 @@ policy_settings() {
   [ "$checked" -eq 5 ]
 }
 
-@test "README Safe rollout: the monitor-mode sed turns every policy of every example to monitor" {
-  readme_render
-  line=$(readme_block "sed 's/mode: protect/mode: monitor/'" | grep '^render <example>.yaml | ')
+@test "Before a runbook, Monitor first: the monitor-mode sed turns every policy of every example to monitor" {
+  runbooks_setup
+  line=$(doc_block docs/runbooks.md "sed 's/mode: protect/mode: monitor/'" | grep '^render \$EXAMPLE | ')
   [ -n "$line" ]
   kubectl() { [ "$*" = "apply -f -" ] || return 99; cat >"$BATS_TEST_TMPDIR/applied.yaml"; }
   set -o pipefail
   for file in $(grep -l '^kind: ClusterAdmissionPolicy' examples/*/*.yaml); do
-    eval "${line//<example>.yaml/$file}"
+    EXAMPLE=$file
+    eval "$line"
     [ "$(grep -c '^  mode: monitor$' "$BATS_TEST_TMPDIR/applied.yaml")" = "$(grep -c '^kind: ClusterAdmissionPolicy' "$file")" ]
     ! grep -q 'mode: protect' "$BATS_TEST_TMPDIR/applied.yaml"
   done
 }
 
-@test "README Runbook A: the kwctl run and jq commands print the verdict and the decoded patch" {
-  block=$(readme_block 'annotated-policy.wasm > response.json')
+@test "Runbook A: the kwctl run and jq commands print the verdict and the decoded patch" {
+  block=$(doc_block docs/runbooks.md 'annotated-policy.wasm > response.json')
   run_command=$(sed -n '/^kwctl run/,/> response.json$/p' <<<"$block")
   [[ "$run_command" == *'annotated-policy.wasm > response.json' ]]
   # Without kwctl, the harness on the unannotated module (same arguments).
@@ -745,35 +754,35 @@ policy_settings() {
   [ "$(jq -r '[.[] | select(.value.name? == "azure-identity-token")] | length' <<<"$patch")" -ge 2 ]
 }
 
-@test "README Runbook A Verify: the settings mistake command, as written, prints the error README shows" {
-  block=$(readme_block 'harness run --settings-json')
+@test "Runbook A Verify: the settings mistake command, as written, prints the error the runbook shows" {
+  block=$(doc_block docs/runbooks.md 'harness run --settings-json')
   command=$(grep '^\$ ' <<<"$block" | cut -c3-)
   expected=$(grep '^Error: ' <<<"$block")
   [[ "$command" == 'target/debug/harness run '* ]]
   command=${command/target\/debug\/harness/harness}
   eval "run $command"
   [ "$status" -ne 0 ]
-  # README shortens the line with "…".
+  # The runbook shortens the line with "…".
   [[ "$output" == *"${expected%…}"* ]]
 }
 
-@test "README Runbook D: grant() substitutes the client ID, and the web-denied sed renames only the pod" {
-  block=$(readme_block 'grant() {')
+@test "Runbook D: grant() substitutes the client ID, and the web-denied sed renames only the pod" {
+  block=$(doc_block docs/runbooks.md 'grant() {')
   eval "$(grep '^grant() {' <<<"$block")"
   CLIENT_ID=0f9e8d7c-6b5a-4948-8372-615a4b3c2d1e
   granted=$(grant)
   ! grep -q 7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c <<<"$granted"
   grep -q "resourceNames: \[\"$CLIENT_ID\"\]\|- $CLIENT_ID\$\|\"$CLIENT_ID\"" <<<"$granted"
   [ "$(grep -c "$CLIENT_ID" <<<"$granted")" = "$(grep -c 7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c examples/aks-identity-binding/workload-rbac.yaml)" ]
-  line=$(readme_block 'name: web-denied' | grep '^sed ')
+  line=$(doc_block docs/runbooks.md 'name: web-denied' | grep '^sed ')
   kubectl() { [ "$*" = "apply --dry-run=server -f -" ] || return 99; cat >"$BATS_TEST_TMPDIR/applied.yaml"; }
   eval "$line"
   diff <(cat examples/aks-identity-binding/pod.yaml) "$BATS_TEST_TMPDIR/applied.yaml" | grep '^[<>]' >"$BATS_TEST_TMPDIR/diff" || true
   [ "$(cat "$BATS_TEST_TMPDIR/diff")" = "$(printf '<   name: web\n>   name: web-denied')" ]
 }
 
-@test "README Runbook E: the forceNamespaced check and the cross-namespace binding query, as written" {
-  block=$(readme_block 'kubectl get azureidentitybindings -A -o json > bindings.json')
+@test "Runbook E: the forceNamespaced check and the cross-namespace binding query, as written" {
+  block=$(doc_block docs/runbooks.md 'kubectl get azureidentitybindings -A -o json > bindings.json')
   kubectl() {
     case "$*" in
       "get deploy -A -o yaml") cat "$BATS_TEST_DIRNAME/test_data/runbooks/mic-deployments.yaml" ;;
@@ -793,14 +802,116 @@ policy_settings() {
   [ "$(grep -- ' <- binding ' <<<"$output")" = "team-a/orders-api-7c9d5b6f4-k8zqx <- binding team-b/orders-api-binding" ]
 }
 
-@test "README Operating it: the audit-log query lists each created pod's namespace and client IDs" {
-  block=$(readme_block 'audit.log')
+@test "Operations, audit annotations: the audit-log query lists each created pod's namespace and client IDs" {
+  block=$(doc_block docs/operations.md 'audit.log')
   [[ "$block" == "jq -c "*"' audit.log" ]]
   cd "$BATS_TEST_TMPDIR" && cp "$BATS_TEST_DIRNAME/test_data/runbooks/audit.log" audit.log
   run eval "$block"
   [ "$status" -eq 0 ]
   # One line per pod creation our webhooks annotated (the RequestReceived stage has none), the
   # client-ids of each instance that saw it; reviewed-client-ids and other annotations left out.
-  [ "$output" = '{"ns":"team-a","ids":{"clusterwide-azure-workload-identity.kubewarden.admission/client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c","clusterwide-azure-workload-identity-verify.kubewarden.admission/client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"}}
-{"ns":"team-b","ids":{"clusterwide-azure-workload-identity-migrate.kubewarden.admission/client-ids":"3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c"}}' ]
+  # Kubewarden 1.37.2's names (kw.cap.<policy>.kubewarden.admission).
+  [ "$output" = '{"ns":"team-a","ids":{"kw.cap.azure-workload-identity.kubewarden.admission/client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c","kw.cap.azure-workload-identity-verify.kubewarden.admission/client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"}}
+{"ns":"team-b","ids":{"kw.cap.azure-workload-identity-migrate.kubewarden.admission/client-ids":"3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c"}}' ]
+}
+
+@test "README Quick start: the policy it applies is complete, and mutates and refuses as its Verify says" {
+  block=$(doc_block README.md 'kubectl apply -f - <<EOF')
+  az() { [ "$*" = "account show --query tenantId -o tsv" ] || return 99; echo 22222222-2222-2222-2222-222222222222; }
+  kubectl() {
+    case "$*" in
+      "apply -f -")
+        cat >"$BATS_TEST_TMPDIR/stdin.yaml"
+        if grep -q '^kind: ClusterAdmissionPolicy$' "$BATS_TEST_TMPDIR/stdin.yaml"; then
+          mv "$BATS_TEST_TMPDIR/stdin.yaml" "$BATS_TEST_TMPDIR/policy.yaml"
+        else
+          mv "$BATS_TEST_TMPDIR/stdin.yaml" "$BATS_TEST_TMPDIR/rbac.yaml"
+        fi ;;
+      "wait --for=condition=PolicyActive clusteradmissionpolicy/azure-workload-identity-quickstart --timeout=5m") ;;
+      *) return 99 ;;
+    esac
+  }
+  REGISTRY=registry.example.com/team
+  set -o pipefail
+  eval "$block"
+  unset -f kubectl az
+  grep -q '^kind: ClusterRoleBinding$' "$BATS_TEST_TMPDIR/rbac.yaml"
+  settings=$(python3 -c '
+import json, sys, yaml
+policy = yaml.safe_load(open(sys.argv[1]))
+assert policy["kind"] == "ClusterAdmissionPolicy", policy["kind"]
+spec = policy["spec"]
+assert spec["module"] == sys.argv[2], spec["module"]
+assert spec["policyServer"] == "default" and spec["mutating"] is True and spec["failurePolicy"] == "Fail"
+assert spec["mode"] == "protect" and spec["timeoutEvalSeconds"] < spec["timeoutSeconds"]
+assert {"apiVersion": "v1", "kind": "ServiceAccount"} in spec["contextAwareResources"]
+assert [r["resources"] for r in spec["rules"]] == [["pods"]]
+print(json.dumps(spec["settings"]))' "$BATS_TEST_TMPDIR/policy.yaml" \
+    "registry://registry.example.com/team/azure-workload-identity-policy:v0.1.0")
+  [ "$(jq -r .tenantId <<<"$settings")" = 22222222-2222-2222-2222-222222222222 ]
+  # The pods its Verify creates carry the label its matchCondition selects.
+  grep -q "k.startsWith('azure.workload.identity/')" "$BATS_TEST_TMPDIR/policy.yaml"
+  [ "$(jq -r '.request.object.metadata.labels["azure.workload.identity/use"]' test_data/runbooks/web.json)" = true ]
+  # kubectl run web: the four variables.
+  policy_run --settings-json "$settings" -r test_data/runbooks/web.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/runbooks/wi-check-workload-sa.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  pod=$(mutated_pod test_data/runbooks/web.json)
+  [ "$(jq -r '[.spec.containers[0].env[].name] | join(" ")' <<<"$pod")" = \
+    "AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_FEDERATED_TOKEN_FILE AZURE_AUTHORITY_HOST" ]
+  # kubectl run bad: the 1 h token refused, naming the range.
+  policy_run --settings-json "$settings" -r test_data/runbooks/bad-expiration.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/runbooks/wi-check-default-sa.yml
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [[ "$(response | jq -r '.status.message')" == 'Pod wi-check/bad: '*'expected an integer number of seconds from 3600 to 86400' ]]
+}
+
+@test "Runbook C step 2: helm upgrade keeps the release, chart and chart version that hold the default PolicyServer" {
+  block=$(doc_block docs/runbooks.md 'helm upgrade')
+  KW_NS=kubewarden
+  for case in "1.36 kubewarden-defaults kubewarden/kubewarden-defaults 3.14.1" \
+    "1.37 admission-controller kubewarden/admission-controller 6.0.2"; do
+    read -r version release chart chart_version <<<"$case"
+    helm() {
+      case "$*" in
+        "repo add kubewarden https://charts.kubewarden.io") ;;
+        "list -n kubewarden -o json") cat "$BATS_TEST_DIRNAME/test_data/runbooks/helm-list-$version.json" ;;
+        "upgrade "*) echo "$*" >"$BATS_TEST_TMPDIR/upgrade" ;;
+        *) return 99 ;;
+      esac
+    }
+    rm -f "$BATS_TEST_TMPDIR/upgrade"
+    eval "$block" >/dev/null
+    [ "$(cat "$BATS_TEST_TMPDIR/upgrade")" = "upgrade -n kubewarden $release $chart --version $chart_version --reuse-values --set policyServer.replicaCount=2 --set policyServer.minAvailable=1" ]
+  done
+}
+
+@test "Operations, break-glass: webhooks() finds a policy's configurations under both namings, and no other policy's" {
+  block=$(doc_block docs/operations.md 'webhooks() {')
+  # docs/runbooks.md defines the same function.
+  [ "$(grep -A1 '^webhooks() {' <<<"$block")" = "$(doc_block docs/runbooks.md 'webhooks() {' | grep -A1 '^webhooks() {')" ]
+  kubectl() {
+    [ "$*" = "get mutatingwebhookconfigurations,validatingwebhookconfigurations -o name" ] || return 99
+    printf '%s\n' \
+      mutatingwebhookconfiguration.admissionregistration.k8s.io/kw.cap.azure-workload-identity \
+      mutatingwebhookconfiguration.admissionregistration.k8s.io/kw.cap.azure-workload-identity-migrate \
+      validatingwebhookconfiguration.admissionregistration.k8s.io/clusterwide-azure-workload-identity-verify \
+      validatingwebhookconfiguration.admissionregistration.k8s.io/kw.ap.team-a.azure-workload-identity \
+      validatingwebhookconfiguration.admissionregistration.k8s.io/kwXcapXazure-workload-identity
+  }
+  eval "$block"
+  [ "$(webhooks azure-workload-identity)" = \
+    "mutatingwebhookconfiguration.admissionregistration.k8s.io/kw.cap.azure-workload-identity" ]
+  [ "$(webhooks azure-workload-identity-verify)" = \
+    "validatingwebhookconfiguration.admissionregistration.k8s.io/clusterwide-azure-workload-identity-verify" ]
+}
+
+@test "Operator docs: no <placeholder> in a shell command, where the shell would read a redirection" {
+  for file in README.md docs/runbooks.md docs/operations.md; do
+    commands=$(awk '/^ *```console$/ { inside = 1; next } inside && /^ *```$/ { inside = 0; next } inside' "$file" \
+      | sed -E 's/^ +//' | grep -vE '^(#|Error|\$ )' | sed -E "s/'[^']*'//g; s/\"[^\"]*\"//g; s/ #.*//")
+    ! grep -nE '<[A-Za-z][A-Za-z0-9_ -]*>' <<<"$commands"
+  done
 }

@@ -1,9 +1,9 @@
-//! What the examples and README rely on from Kubewarden's Helm chart (`admission-controller`),
+//! What the examples and the runbooks (docs/runbooks.md, docs/operations.md) rely on from Kubewarden's Helm chart (`admission-controller`),
 //! checked against the chart's values recorded in `test_data/chart/admission-controller-values.yaml`
 //! (helm-charts at 148b1a9, chart 6.0.2 / Kubewarden v1.37.2; the file names where each key comes
 //! from): the policy-server image the PolicyServers pin and `render()` replaces, the default
 //! PolicyServer's name and ServiceAccount that the validate-only runbooks' RBAC binds, and the
-//! chart defaults README quotes (replicas, PodDisruptionBudget, permissions, log level, report
+//! chart defaults the runbooks quote (replicas, PodDisruptionBudget, permissions, log level, report
 //! kind, Rancher namespace).
 
 use std::fs;
@@ -34,10 +34,10 @@ fn str<'a>(value: &'a Value, path: &str) -> &'a str {
         .unwrap_or_else(|| panic!("the chart excerpt has no string at {path}"))
 }
 
-/// README.md with every run of whitespace (line breaks and indentation included) as one space,
-/// so a quoted phrase may wrap.
-fn readme() -> String {
-    read(&root().join("README.md"))
+/// An operator document (`docs/runbooks.md`, `docs/operations.md`) with every run of whitespace
+/// (line breaks and indentation included) as one space, so a quoted phrase may wrap.
+fn operator_doc(path: &str) -> String {
+    read(&root().join(path))
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -93,12 +93,12 @@ fn the_policy_servers_pin_the_image_the_chart_ships_and_render_replaces() {
         str(&chart, "chart.appVersion"),
         "the excerpt's image tag is the chart's appVersion"
     );
-    let readme = readme();
+    let runbooks = operator_doc("docs/runbooks.md");
     // render(): -e "s|image: ghcr.io/kubewarden/.*|image: $PS_IMAGE|"
     let render_prefix = "image: ghcr.io/kubewarden/";
     assert!(
-        readme.contains(&format!("\"s|{render_prefix}.*|image: $PS_IMAGE|\"")),
-        "README's render() no longer replaces {render_prefix}…"
+        runbooks.contains(&format!("\"s|{render_prefix}.*|image: $PS_IMAGE|\"")),
+        "docs/runbooks.md's render() no longer replaces {render_prefix}…"
     );
     let mut seen = 0;
     for (path, doc) in documents() {
@@ -117,11 +117,11 @@ fn the_policy_servers_pin_the_image_the_chart_ships_and_render_replaces() {
         );
     }
     assert_eq!(seen, 2, "the self-managed and migrate PolicyServers");
-    // README names the image path (registry and repository) the chart uses today.
+    // The runbooks name the image path (registry and repository) the chart uses today.
     let path = image.rsplit_once(':').unwrap().0;
     assert!(
-        readme.contains(&format!("`{path}`")),
-        "README does not name the chart's policy-server image {path}"
+        runbooks.contains(&format!("`{path}`")),
+        "docs/runbooks.md does not name the chart's policy-server image {path}"
     );
 }
 
@@ -160,11 +160,18 @@ fn policies_on_the_default_policy_server_bind_the_chart_s_service_account() {
 }
 
 #[test]
-fn readme_quotes_the_chart_s_defaults() {
+fn runbooks_quote_the_chart_s_defaults() {
     let chart = chart();
-    let readme = readme();
+    let runbooks = operator_doc("docs/runbooks.md");
+    let operations = operator_doc("docs/operations.md");
     let policy_server = &chart["values"]["policyServer"];
-    let must = |text: &str| assert!(readme.contains(text), "README lacks {text:?}");
+    let must = |text: &str| assert!(runbooks.contains(text), "docs/runbooks.md lacks {text:?}");
+    let must_ops = |text: &str| {
+        assert!(
+            operations.contains(text),
+            "docs/operations.md lacks {text:?}"
+        )
+    };
 
     must(&format!(
         "`{}` ({} ships {})",
@@ -173,7 +180,7 @@ fn readme_quotes_the_chart_s_defaults() {
         str(&chart, "chart.appVersion"),
     ));
     // Runbook C step 2: the default PolicyServer has one replica and no PodDisruptionBudget,
-    // and the two keys README sets are the chart's.
+    // and the two keys the runbook sets are the chart's.
     let replicas = policy_server["replicaCount"]
         .as_u64()
         .expect("replicaCount");
@@ -198,7 +205,7 @@ fn readme_quotes_the_chart_s_defaults() {
             granted.push(resource.as_str().unwrap().to_owned());
         }
     }
-    let step3 = readme
+    let step3 = runbooks
         .split("Grant it what the policy reads")
         .nth(1)
         .and_then(|rest| rest.split("```").next())
@@ -219,15 +226,15 @@ fn readme_quotes_the_chart_s_defaults() {
     }
     must("`create subjectaccessreviews`");
     must("values `policyServer.permissions`");
-    // Operating it: the chart's log level and report kind.
+    // Operations, Observability: the chart's log level and report kind.
     let env = policy_server["env"].as_sequence().expect("env");
     let level = env
         .iter()
         .find(|e| e["name"].as_str() == Some("KUBEWARDEN_LOG_LEVEL"))
         .and_then(|e| e["value"].as_str())
         .expect("KUBEWARDEN_LOG_LEVEL");
-    must(&format!("(the chart sets `{level}`)"));
-    must(&format!(
+    must_ops(&format!("(the chart sets `{level}`)"));
+    must_ops(&format!(
         "`auditScanner.reportCRDsKind: {}`",
         str(&chart, "values.auditScanner.reportCRDsKind")
     ));
@@ -237,9 +244,36 @@ fn readme_quotes_the_chart_s_defaults() {
         .expect("catalog.cattle.io/namespace");
     must(&format!("`{rancher}` on Rancher"));
     must(&format!("# Rancher: {rancher}"));
-    // The default PolicyServer README reads the image from.
+    // The default PolicyServer the runbooks read the image from.
     must(&format!(
         "kubectl get policyserver {} -o jsonpath='{{.spec.image}}'",
         str(&chart, "defaultPolicyServerName")
     ));
+}
+
+/// Every `helm install` or `helm upgrade` the operator documents give names the chart version:
+/// without `--version` Helm takes the newest chart of the repository, which after a `helm repo
+/// update` upgrades Kubewarden (or the upstream webhook) by surprise.
+#[test]
+fn every_documented_helm_install_or_upgrade_names_the_chart_version() {
+    let mut seen = 0;
+    for path in [
+        "README.md",
+        "docs/runbooks.md",
+        "docs/operations.md",
+        "docs/security.md",
+    ] {
+        let text = read(&root().join(path)).replace("\\\n", " ");
+        for line in text.lines() {
+            let line = line.trim_start();
+            if line.starts_with("helm upgrade ") || line.starts_with("helm install ") {
+                seen += 1;
+                assert!(
+                    line.contains(" --version "),
+                    "{path}: a helm command without --version: {line}"
+                );
+            }
+        }
+    }
+    assert!(seen >= 2, "Runbook B's rollback and Runbook C step 2");
 }
