@@ -766,7 +766,7 @@ policy_settings() {
   [[ "$output" == *"${expected%…}"* ]]
 }
 
-@test "Runbook D: grant() substitutes the client ID, and the web-denied sed renames only the pod" {
+@test "Runbook D: grant() substitutes the client ID, the web-denied sed renames only the pod, and Verify polls until refused" {
   block=$(doc_block docs/runbooks.md 'grant() {')
   eval "$(grep '^grant() {' <<<"$block")"
   CLIENT_ID=0f9e8d7c-6b5a-4948-8372-615a4b3c2d1e
@@ -779,6 +779,28 @@ policy_settings() {
   eval "$line"
   diff <(cat examples/aks-identity-binding/pod.yaml) "$BATS_TEST_TMPDIR/applied.yaml" | grep '^[<>]' >"$BATS_TEST_TMPDIR/diff" || true
   [ "$(cat "$BATS_TEST_TMPDIR/diff")" = "$(printf '<   name: web\n>   name: web-denied')" ]
+  # Runbook D Verify waits for the revocation by retrying the same dry run until it is refused, at
+  # most 60 times, instead of sleeping for one cache lifetime (the bounded cache of 1.38 may keep
+  # an answer longer).
+  ! grep -qE '^sleep [0-9]+$' <<<"$(doc_block docs/runbooks.md 'name: web-denied')"
+  loop=$(doc_block docs/runbooks.md 'name: web-denied' | sed -n '/^for i in /,/^done$/p')
+  [[ "$loop" == 'for i in $(seq 60); do'* ]]
+  sleep() { [ "$*" = 2 ]; }
+  calls=$BATS_TEST_TMPDIR/calls
+  # Allowed twice (the cached grant), then refused: three dry runs, the refused one ends the wait.
+  kubectl() {
+    [ "$*" = "apply --dry-run=server -f -" ] || return 99
+    grep -q '^  name: web-denied$' || return 98
+    echo call >>"$calls"
+    [ "$(wc -l <"$calls")" -lt 3 ]
+  }
+  rm -f "$calls"; eval "$loop"
+  [ "$(wc -l <"$calls")" -eq 3 ]
+  # A grant that is never revoked: the wait ends after 60 tries.
+  kubectl() { cat >/dev/null; echo call >>"$calls"; }
+  rm -f "$calls"; eval "$loop"
+  [ "$(wc -l <"$calls")" -eq 60 ]
+  unset -f sleep
 }
 
 @test "Runbook E: the forceNamespaced check and the cross-namespace binding query, as written" {
