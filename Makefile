@@ -50,9 +50,12 @@ artifacthub:
 	$(KWCTL) scaffold artifacthub --metadata-path metadata.yml --questions-path questions-ui.yml --output artifacthub-pkg.yml
 
 # The harness binary that e2e.bats and `make demo` run (Cargo's dev profile, as `cargo test`
-# builds it).
+# builds it). Within `make test`, built as `cargo test --workspace` builds it: `cargo build -p
+# harness` alone resolves other features and recompiled wasmtime after the tests (minutes of a
+# fresh clone's CI); after unit-tests this is a no-op.
+HARNESS_BUILD ?= build --quiet -p harness
 harness:
-	$(CARGO) build --quiet -p harness
+	$(CARGO) $(HARNESS_BUILD)
 
 fmt:
 	$(CARGO) fmt --all
@@ -95,6 +98,7 @@ e2e-kwctl: annotated-policy.wasm
 engine-tests: policy.wasm floor.wasm harness
 	KWCTL=$(KWCTL) python3 engine/test_engine.py
 
+test: HARNESS_BUILD = test --quiet --workspace --no-run
 test: check-fmt module-graph lint unit-tests e2e-tests engine-tests
 
 # The bench's harness: opt-level 3 and jemalloc, as the policy-server is built (Cargo.toml,
