@@ -64,7 +64,9 @@ pub fn authorize(
     let binding = &settings.identity_binding;
     if claims.identity_binding && binding.authorize {
         let ids = &claims.client_ids;
-        if ids.is_empty() && claims.whole_pod {
+        // "No client ID at all": no source of any kind; a `valueFrom` or `envFrom` source keeps
+        // its own rule instead (§6).
+        if ids.is_empty() && claims.indirect.is_empty() && claims.whole_pod {
             return Err(Denial::NoClientId {
                 namespace: subject.namespace.clone(),
                 service_account: subject.service_account.clone(),
@@ -107,7 +109,7 @@ fn indirect(
         Source::Container(name) => ("", name.as_str()),
         _ => return Ok(None),
     };
-    if claims.uses_tokens && allowlist::governs(settings, &subject.namespace) {
+    if claims.uses_tokens && allowlist::governs(settings) {
         return Err(Denial::IndirectClientId {
             ephemeral,
             container: container.to_owned(),
@@ -164,7 +166,7 @@ fn csi_client_ids(
 ) -> Result<BTreeMap<String, (Source, bool)>, Rejection> {
     let mut ids = BTreeMap::new();
     // The classes are read when something judges their client IDs: the review or the allowlist.
-    let needed = settings.secrets_store_csi.authorize || allowlist::is_set(settings);
+    let needed = settings.secrets_store_csi.authorize || allowlist::governs(settings);
     if claims.csi_volumes.is_empty() || !needed {
         return Ok(ids);
     }
@@ -196,7 +198,7 @@ fn csi_client_ids(
             Some(Some(id)) => {
                 ids.entry(id).or_insert((source(), false));
             }
-            Some(None) if allowlist::governs(settings, &subject.namespace) => {
+            Some(None) if allowlist::governs(settings) => {
                 warnings.push(format!(
                     "{}: SecretProviderClass {} uses the node's system-assigned identity \
                      (useVMManagedIdentity without userAssignedIdentityID), which setting \

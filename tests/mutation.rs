@@ -1070,6 +1070,20 @@ fn assert_surgical(pod: &Value, out: &Value) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Whether some container of `pod` is not skipped, or sets `AZURE_CLIENT_ID` itself.
+fn takes_a_client_id(pod: &Value) -> bool {
+    let skip = pod["metadata"]["annotations"]["azure.workload.identity/skip-containers"]
+        .as_str()
+        .unwrap_or_default();
+    let skipped: Vec<&str> = skip.split(';').map(str::trim).collect();
+    ["initContainers", "containers"].iter().any(|list| {
+        pod["spec"][list].as_array().into_iter().flatten().any(|c| {
+            !skipped.contains(&c["name"].as_str().unwrap_or_default())
+                || has_env(c, "AZURE_CLIENT_ID")
+        })
+    })
+}
+
 /// The property for one input: `pod` with the binding and proxy annotations when asked,
 /// judged with `settings_value` after opting in as `opt_in` says.
 fn rerun_changes_nothing(
@@ -1079,6 +1093,11 @@ fn rerun_changes_nothing(
     binding: bool,
     proxy: bool,
 ) -> Result<(), TestCaseError> {
+    // The API server admits no pod without a container; one with none takes no client ID at
+    // all, which an identity-binding pod is refused for (reference §6).
+    if pod["spec"]["containers"].as_array().is_none_or(Vec::is_empty) {
+        pod["spec"]["containers"] = json!([{ "name": "container", "image": "image" }]);
+    }
     if binding {
         pod["metadata"]["annotations"][BINDING] = json!("true");
     }
@@ -1113,7 +1132,17 @@ fn rerun_changes_nothing(
     );
     let out = match (&opt_in, response.accepted, response.mutated_object.clone()) {
         (_, true, Some(out)) => out,
-        // Every generated Workload Identity pod is valid: admitted and (being labelled) mutated.
+        // An identity-binding pod in which no container takes any client ID (every one
+        // skipped) is refused (reference §6: no client ID at all).
+        (OptIn::Label, false, _)
+            if binding
+                && response.code == Some(400)
+                && response.message.as_deref().is_some_and(|m| m.contains("has no client ID"))
+                && !takes_a_client_id(&pod) =>
+        {
+            return Ok(());
+        }
+        // Every other generated Workload Identity pod is valid: admitted and mutated.
         (OptIn::Label, _, _) => {
             return Err(TestCaseError::fail(format!("not mutated: {response:?}")));
         }

@@ -3,24 +3,18 @@
 
 use crate::settings::Settings;
 
-/// Whether the allowlist is set at all (it has any key).
-pub fn is_set(settings: &Settings) -> bool {
-    !settings.allowed_client_ids.is_empty()
-}
-
-/// Whether the allowlist governs pods of `namespace`: the namespace or `*` is a key. Where it
+/// Whether the allowlist governs: once it has any key, it governs every namespace, and a
+/// namespace that is neither a key nor covered by `*` allows nothing (reference §6). Where it
 /// governs, a client ID nobody can read at admission (`valueFrom`, `envFrom`) is refused.
-pub fn governs(settings: &Settings, namespace: &str) -> bool {
-    [namespace, "*"]
-        .iter()
-        .any(|key| settings.allowed_client_ids.contains_key(*key))
+pub fn governs(settings: &Settings) -> bool {
+    !settings.allowed_client_ids.is_empty()
 }
 
 /// Whether `client_id` may be used in `namespace`: no allowlist allows everything; otherwise
 /// the namespace's or `*`'s list must name it (`*` names every ID; GUIDs compared
 /// case-insensitively), so a namespace that is no key allows nothing.
 pub fn allows(settings: &Settings, namespace: &str, client_id: &str) -> bool {
-    if !is_set(settings) {
+    if !governs(settings) {
         return true;
     }
     [namespace, "*"].iter().any(|key| {
@@ -70,6 +64,6 @@ mod tests {
     #[test]
     fn reference_6_no_allowlist_allows_everything() {
         assert!(allows(&Settings::default(), "any", "anything"));
-        assert!(!governs(&Settings::default(), "any"));
+        assert!(!governs(&Settings::default()));
     }
 }

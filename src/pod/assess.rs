@@ -186,7 +186,7 @@ fn not_opted_in(pod: &Pod, head: &Facts, ctx: &Context) -> Result<Option<Authori
     let settings = ctx.settings;
     // A hand-written Workload Identity token: its literal client IDs face the allowlist
     // (§6); nothing injects the ServiceAccount's, so it is not looked up.
-    let token = head.workload_identity_token && allowlist::is_set(settings);
+    let token = head.workload_identity_token && allowlist::governs(settings);
     let csi = pod.csi_volumes();
     let binding = head.identity_binding(Scope::WholePod);
     if !binding && csi.is_empty() && !token {
@@ -228,7 +228,9 @@ fn opted_in(
     let settings = ctx.settings;
     let plan = plan::plan(pod, spec, facts, sa, settings, migration, injector)?;
     let injected = Injected {
-        client_id: injector == Injector::Policy && plan.client_id.is_some(),
+        client_id: plan.client_id.as_deref(),
+        by_policy: injector == Injector::Policy,
+        taken: facts.takes_injected(&plan.skip, plan.proxy.is_some()),
         skip: &plan.skip,
     };
     let account = sa.map_or(Account::Missing, Account::Read);
@@ -287,8 +289,12 @@ fn ephemeral(
 
 /// What the policy injects into a pod's containers, as far as the claims care.
 pub(super) struct Injected<'p> {
-    /// `AZURE_CLIENT_ID` is injected (this policy injects, and the ServiceAccount has one).
-    pub client_id: bool,
+    /// The client ID injected: the ServiceAccount's, else a migrated pod's.
+    pub client_id: Option<&'p str>,
+    /// This policy injects it (not a managed webhook beside it).
+    pub by_policy: bool,
+    /// Some container that is not skipped takes it.
+    pub taken: bool,
     /// Containers that get nothing injected.
     pub skip: &'p BTreeSet<String>,
 }
@@ -325,29 +331,38 @@ pub(super) fn claims(
         csi_volumes,
         ..Claims::default()
     };
-    if let Account::Read(sa) = account
-        && let Some(id) = sa.annotation(names::CLIENT_ID).filter(|v| !v.is_empty())
-    {
-        claims.add(
-            id,
-            Source::ServiceAccount(format!("{}/{}", sa.namespace, sa.name)),
-        );
-    }
-    for (container, id) in sources.iter().flat_map(ClientIdSources::literals) {
-        claims.add(id, source(container));
-    }
     let (migration, injected) = match opted_in {
         Some((migration, injected)) => (migration, Some(injected)),
         None => (None, None),
     };
-    if let Some(m) = migration {
+    let sa_client_id = match account {
+        Account::Read(sa) => sa
+            .annotation(names::CLIENT_ID)
+            .filter(|v| !v.is_empty())
+            .map(|id| (id, format!("{}/{}", sa.namespace, sa.name))),
+        Account::Missing | Account::NotRead => None,
+    };
+    // The injected client ID (the ServiceAccount's, else the AzureIdentity's) is one the pod
+    // uses only when some container takes it (§6); a pod that injects nothing (a hand-written
+    // identity-binding token) uses its ServiceAccount's as its token's subject.
+    let taken = injected.as_ref().is_none_or(|i| i.taken);
+    let migrated = migration.filter(|_| taken && sa_client_id.is_none());
+    if let Some((id, sa)) = sa_client_id.filter(|_| taken) {
+        claims.add(id, Source::ServiceAccount(sa));
+    }
+    for (container, id) in sources.iter().flat_map(ClientIdSources::literals) {
+        claims.add(id, source(container));
+    }
+    if let Some(m) = migrated {
         claims.add(&m.client_id, Source::AzureIdentity(m.identity.clone()));
     }
-    // What the policy injects wins over `envFrom`: only containers it leaves alone count.
+    // What the policy injects wins over `envFrom`: only containers it leaves alone count; on
+    // Windows an `envFrom` source counts anyway (§6).
     let counts = |c: &ClientIdSources, how| match &injected {
         Some(injected) => {
             how == authorization::Indirect::ValueFrom
-                || !injected.client_id
+                || facts.windows
+                || !(injected.by_policy && injected.client_id.is_some())
                 || injected.skip.contains(&c.container)
         }
         None => true,

@@ -97,6 +97,53 @@ pub(crate) struct Spec {
     os: Option<Os>,
     #[serde(default, deserialize_with = "nullable")]
     node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    affinity: Option<Affinity>,
+}
+
+/// What the rules read of `affinity`: the required node affinity's terms.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Affinity {
+    #[serde(default)]
+    node_affinity: Option<NodeAffinity>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct NodeAffinity {
+    #[serde(default)]
+    required_during_scheduling_ignored_during_execution: Option<NodeSelector>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct NodeSelector {
+    #[serde(default, deserialize_with = "nullable")]
+    node_selector_terms: Vec<NodeSelectorTerm>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct NodeSelectorTerm {
+    #[serde(default, deserialize_with = "nullable")]
+    match_expressions: Vec<Requirement>,
+}
+
+#[derive(Deserialize, Default)]
+struct Requirement {
+    #[serde(default, deserialize_with = "nullable")]
+    key: String,
+    #[serde(default, deserialize_with = "nullable")]
+    operator: String,
+    #[serde(default, deserialize_with = "nullable")]
+    values: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct EnvFrom {
+    #[serde(default, deserialize_with = "nullable")]
+    prefix: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,7 +160,7 @@ pub(crate) struct Container {
     #[serde(default, deserialize_with = "nullable")]
     env: Vec<Env>,
     #[serde(default, deserialize_with = "nullable")]
-    env_from: Vec<IgnoredAny>,
+    env_from: Vec<EnvFrom>,
     #[serde(default, deserialize_with = "nullable")]
     volume_mounts: Vec<Mount>,
     #[serde(default, deserialize_with = "nullable")]
@@ -256,6 +303,34 @@ impl Spec {
     }
 
     /// A `nodeSelector` that picks Windows nodes.
+    /// Whether the pod may run on Windows nodes (reference §6): `spec.os.name` says so, or,
+    /// without it, its `nodeSelector` or a required node-affinity term selects
+    /// `kubernetes.io/os` `windows`. A pod with `spec.os.name: linux` never does.
+    pub fn may_run_on_windows(&self) -> bool {
+        match self.os.as_ref().map(|os| os.name.as_str()) {
+            Some("windows") => true,
+            Some("linux") => false,
+            _ => self.targets_windows() || self.affinity_selects_windows(),
+        }
+    }
+
+    fn affinity_selects_windows(&self) -> bool {
+        let terms = self
+            .affinity
+            .iter()
+            .filter_map(|a| a.node_affinity.as_ref())
+            .filter_map(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .flat_map(|s| &s.node_selector_terms);
+        terms.flat_map(|t| &t.match_expressions).any(|r| {
+            r.key == "kubernetes.io/os"
+                && r.operator == "In"
+                && r.values.iter().any(|v| v == "windows")
+        })
+    }
+
     pub fn targets_windows(&self) -> bool {
         self.node_selector
             .get("kubernetes.io/os")
@@ -280,8 +355,9 @@ impl Container {
             .map(|e| (e.name.as_str(), e.value.as_deref(), e.value_from.is_some()))
     }
 
-    pub fn has_env_from(&self) -> bool {
-        !self.env_from.is_empty()
+    /// The `prefix` of each `envFrom` source.
+    pub fn env_from_prefixes(&self) -> impl Iterator<Item = &str> {
+        self.env_from.iter().map(|e| e.prefix.as_str())
     }
 
     /// Whether `env` defines `name`.

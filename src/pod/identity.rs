@@ -3,6 +3,8 @@
 //! on Windows, and, per container, every source of `AZURE_CLIENT_ID`. Every rule reads these
 //! facts; none recomputes any part of them.
 
+use std::collections::BTreeSet;
+
 use super::facts::{Container, Pod, Spec};
 use crate::authorization::Indirect;
 use crate::names;
@@ -33,10 +35,15 @@ pub(crate) struct ClientIdSources {
     pub literal: Vec<String>,
     /// Entries named `AZURE_CLIENT_ID` (as this pod compares names).
     pub entries: usize,
-    /// Some entry takes it from `valueFrom`.
+    /// Some entry takes it from `valueFrom` (a `fieldRef` too: labels and annotations change
+    /// after admission, and the kubelet resolves it at every start).
     pub value_from: bool,
-    /// The container has `envFrom` sources.
+    /// Some `envFrom` source may produce it: its prefix is empty or a prefix of the name.
     pub env_from: bool,
+    /// Some entry is named exactly `AZURE_CLIENT_ID`: nothing is injected into it (§4.6).
+    pub defines_exact: bool,
+    /// The pod may run on Windows: an `envFrom` source counts even beside an entry (§6).
+    windows: bool,
 }
 
 impl Facts {
@@ -97,6 +104,17 @@ impl Facts {
             || self.binding_token
     }
 
+    /// Whether some container that is not skipped gets the injected `AZURE_CLIENT_ID`: one
+    /// with no entry of exactly that name (§4.6), or a proxy container the policy adds. Only
+    /// then is the ServiceAccount's client ID one the pod uses (§6).
+    pub fn takes_injected(&self, skip: &BTreeSet<String>, adds_proxy: bool) -> bool {
+        let proxy = [names::PROXY_CONTAINER, names::PROXY_INIT_CONTAINER];
+        self.containers
+            .iter()
+            .any(|c| !c.defines_exact && !skip.contains(&c.container))
+            || (adds_proxy && proxy.iter().any(|p| !skip.contains(*p)))
+    }
+
     /// `(container, value)` of every literal, non-empty `AZURE_CLIENT_ID` entry.
     pub fn literal_client_ids(&self) -> impl Iterator<Item = (&str, &str)> {
         self.containers.iter().flat_map(ClientIdSources::literals)
@@ -113,17 +131,26 @@ pub(crate) enum Scope {
 
 impl ClientIdSources {
     fn of(container: &Container, windows: bool) -> Self {
-        let is_client_id = |name: &str| match windows {
-            true => name.eq_ignore_ascii_case(names::ENV_CLIENT_ID),
-            false => name == names::ENV_CLIENT_ID,
+        let name = names::ENV_CLIENT_ID;
+        let is_client_id = |entry: &str| match windows {
+            true => entry.eq_ignore_ascii_case(name),
+            false => entry == name,
+        };
+        let may_produce = |prefix: &str| match windows {
+            true => name
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix)),
+            false => name.starts_with(prefix),
         };
         let mut sources = Self {
             container: container.name.clone(),
-            env_from: container.has_env_from(),
+            env_from: container.env_from_prefixes().any(may_produce),
+            windows,
             ..Self::default()
         };
-        for (name, value, value_from) in container.env_entries() {
-            if !is_client_id(name) {
+        for (entry, value, value_from) in container.env_entries() {
+            sources.defines_exact |= entry == name;
+            if !is_client_id(entry) {
                 continue;
             }
             sources.entries += 1;
@@ -141,18 +168,18 @@ impl ClientIdSources {
         self.literal.iter().map(move |v| (name, v.as_str()))
     }
 
-    /// The source nobody can read at admission: a `valueFrom` entry, or, when the container
-    /// defines no entry, `envFrom`.
+    /// The source nobody can read at admission: a `valueFrom` entry, or `envFrom` when the
+    /// container defines no entry — on Windows even beside one, since the kubelet merges env by
+    /// exact name and the process may read the `envFrom` one (§6).
     pub fn indirect(&self) -> Option<Indirect> {
-        match self.entries {
-            0 if self.env_from => Some(Indirect::EnvFrom),
-            0 => None,
-            _ => self.value_from.then_some(Indirect::ValueFrom),
+        if self.value_from {
+            return Some(Indirect::ValueFrom);
         }
+        (self.env_from && (self.entries == 0 || self.windows)).then_some(Indirect::EnvFrom)
     }
 }
 
 /// Whether env names are case-insensitive for the pod's processes (reference §6).
 fn may_run_on_windows(spec: &Spec) -> bool {
-    spec.windows() || spec.targets_windows()
+    spec.may_run_on_windows()
 }

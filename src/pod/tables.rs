@@ -129,7 +129,8 @@ fn spec_4_3_proxy_outside_allowed_namespaces_is_forbidden() {
 }
 
 #[rstest]
-#[case::spec_6_service_account_and_literal_ids(json!({ "spec": { "containers": [{ "name": "app", "env": [{ "name": "AZURE_CLIENT_ID", "value": "literal" }] }] } }), Some(json!({ "azure.workload.identity/client-id": CLIENT })), &[CLIENT, "literal"], false)]
+#[case::reference_6_service_account_and_literal_ids(json!({ "spec": { "containers": [{ "name": "app", "env": [{ "name": "AZURE_CLIENT_ID", "value": "literal" }] }, { "name": "sidecar" }] } }), Some(json!({ "azure.workload.identity/client-id": CLIENT })), &[CLIENT, "literal"], false)]
+#[case::reference_6_no_container_takes_the_service_account_s(json!({ "spec": { "containers": [{ "name": "app", "env": [{ "name": "AZURE_CLIENT_ID", "value": "literal" }] }] } }), Some(json!({ "azure.workload.identity/client-id": CLIENT })), &["literal"], false)]
 #[case::spec_6_binding_annotation_asks_for_the_review(json!({ "metadata": { "annotations": { "azure.workload.identity/use-identity-binding": "true" } } }), Some(json!({ "azure.workload.identity/client-id": CLIENT })), &[CLIENT], true)]
 #[case::spec_6_hand_written_binding_token_asks_for_the_review(json!({ "spec": { "volumes": [{ "name": "t", "projected": { "sources": [{ "serviceAccountToken": { "audience": "api://AKSIdentityBinding", "path": "t" } }] } }] } }), Some(json!({})), &[], true)]
 #[case::spec_7_missing_service_account_no_review(json!({ "metadata": { "annotations": { "azure.workload.identity/use-identity-binding": "true" } } }), None, &[], false)]
@@ -148,7 +149,9 @@ fn plan_claims(
     let facts = Facts::of(&pod, &spec, &settings);
     let account = sa.as_ref().map_or(Account::Missing, Account::Read);
     let injected = Injected {
-        client_id: plan.client_id.is_some(),
+        client_id: plan.client_id.as_deref(),
+        by_policy: true,
+        taken: facts.takes_injected(&plan.skip, plan.proxy.is_some()),
         skip: &plan.skip,
     };
     let claims = claims(
