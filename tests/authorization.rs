@@ -718,7 +718,8 @@ fn spec_6_reviews_follow_the_stated_order() {
     pod["spec"]["initContainers"][0]["env"] = literal(first);
     pod["spec"]["containers"][0]["env"] = json!([{ "name": "AZURE_CLIENT_ID", "value": second }, { "name": "AZURE_CLIENT_ID", "value": first }]);
     // A container without an entry of its own takes the ServiceAccount's (reference §6).
-    pod["spec"]["containers"] = json!([pod["spec"]["containers"][0].clone(), { "name": "sidecar", "image": "image" }]);
+    pod["spec"]["containers"] =
+        json!([pod["spec"]["containers"][0].clone(), { "name": "sidecar", "image": "image" }]);
     let fake = cluster_with_sa("ns1", "sa")
         .with_review(USER, CLIENT, Ok(ALLOW.to_vec()))
         .with_review(USER, first, Ok(ALLOW.to_vec()))

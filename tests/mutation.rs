@@ -1095,7 +1095,10 @@ fn rerun_changes_nothing(
 ) -> Result<(), TestCaseError> {
     // The API server admits no pod without a container; one with none takes no client ID at
     // all, which an identity-binding pod is refused for (reference §6).
-    if pod["spec"]["containers"].as_array().is_none_or(Vec::is_empty) {
+    if pod["spec"]["containers"]
+        .as_array()
+        .is_none_or(Vec::is_empty)
+    {
         pod["spec"]["containers"] = json!([{ "name": "container", "image": "image" }]);
     }
     if binding {
@@ -1137,7 +1140,10 @@ fn rerun_changes_nothing(
         (OptIn::Label, false, _)
             if binding
                 && response.code == Some(400)
-                && response.message.as_deref().is_some_and(|m| m.contains("has no client ID"))
+                && response
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("has no client ID"))
                 && !takes_a_client_id(&pod) =>
         {
             return Ok(());
