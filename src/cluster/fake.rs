@@ -143,7 +143,7 @@ impl Cluster for FakeCluster {
             .cloned()
             .unwrap_or_else(|| {
                 Err(format!(
-                    "Cannot find {}/{} named '{}' inside of namespace '{namespace}'",
+                    "Cannot find {}/{} named '{}' inside of namespace 'Some(\"{namespace}\")'",
                     request.api_version, request.kind, request.name
                 ))
             })

@@ -204,7 +204,7 @@ impl<'c> Lookups<'c> {
                 .cluster
                 .get_resource(&request(false))
                 .or_else(|_| self.cluster.get_resource(&request(true)))
-                .map_err(classify);
+                .map_err(|error| classify(error, &request(true)));
             self.objects.borrow_mut().insert(key, answer.clone());
             answer
         })?;
@@ -224,12 +224,21 @@ pub(super) fn expect_kind(kind: Option<&str>, expected: &str) -> Result<(), Look
     }
 }
 
-/// The host reports a missing object as an error whose text says so.
-fn classify(error: String) -> LookupError {
-    let lower = error.to_ascii_lowercase();
-    if lower.contains("cannot find") || lower.contains("not found") || lower.contains("notfound") {
-        LookupError::NotFound(error)
-    } else {
-        LookupError::Host(error)
+/// A missing object is told from a failure by the engine's own answer for it, built from the
+/// call that was made (reference §8.2): policy-evaluator's `get_resource` answers a missing
+/// object with exactly this text, which the SDK and the engine may prefix. Never by words
+/// anywhere in the text: any failure's text may carry the object's own name.
+fn classify(error: String, request: &GetResourceRequest) -> LookupError {
+    let namespace = match &request.namespace {
+        Some(namespace) => format!("Some(\"{namespace}\")"),
+        None => "None".to_owned(),
+    };
+    let missing = format!(
+        "Cannot find {}/{} named '{}' inside of namespace '{namespace}'",
+        request.api_version, request.kind, request.name
+    );
+    match error.contains(&missing) {
+        true => LookupError::NotFound(error),
+        false => LookupError::Host(error),
     }
 }

@@ -54,6 +54,22 @@ fn host_failure_is_classified_as_host_error() {
     assert_eq!(err, LookupError::Host("connection refused".into()));
 }
 
+/// Reference §8.2: only the engine's own answer for a missing object means "missing"; any
+/// other failure is the host's, even when its text carries words like "not found" (an object
+/// named `notfound-mi`) or another object's not-found text.
+#[rstest::rstest]
+#[case::the_engine_s_answer_prefixed("Host error: Callback evaluation failure: Cannot find v1/ServiceAccount named 'sa' inside of namespace 'Some(\"ns\")'", true)]
+#[case::words_in_a_refused_connection("error trying to connect: notfound-mi: not found: connection refused", false)]
+#[case::another_object_s_answer("Cannot find v1/ServiceAccount named 'other' inside of namespace 'Some(\"ns\")'", false)]
+#[case::another_namespace("Cannot find v1/ServiceAccount named 'sa' inside of namespace 'Some(\"ns2\")'", false)]
+fn reference_8_2_missing_is_the_engine_s_answer(#[case] text: &str, #[case] missing: bool) {
+    let fake = FakeCluster::new().with_object("ServiceAccount", "ns", "sa", Err(text.into()));
+    let err = Lookups::new(&fake)
+        .service_account("ns", "sa")
+        .expect_err("fails");
+    assert_eq!(matches!(err, LookupError::NotFound(_)), missing, "{err:?}");
+}
+
 #[test]
 fn malformed_and_wrong_kind_answers_are_malformed() {
     let fake = FakeCluster::new()
