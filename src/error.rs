@@ -54,6 +54,8 @@ impl From<Denial> for Rejection {
 pub enum ProxyAsked {
     Annotation,
     InitContainer,
+    /// `legacyPodIdentity: migrate` adds it to a pod of AAD Pod Identity (reference §8.3).
+    Migration,
 }
 
 impl std::fmt::Display for ProxyAsked {
@@ -61,6 +63,9 @@ impl std::fmt::Display for ProxyAsked {
         match self {
             Self::Annotation => write!(f, "annotation {}", names::INJECT_PROXY),
             Self::InitContainer => write!(f, "container {}", names::PROXY_INIT_CONTAINER),
+            Self::Migration => f.write_str(
+                "the proxy that setting legacyPodIdentity: migrate adds for AAD Pod Identity",
+            ),
         }
     }
 }

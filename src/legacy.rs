@@ -35,6 +35,14 @@ pub fn check<'a>(
     );
     match settings.legacy_pod_identity {
         LegacyPodIdentity::Allow => Ok(Legacy::Nothing),
+        // MIC ignores a pod whose label is empty: it selects no binding (reference §8).
+        LegacyPodIdentity::Migrate if !opted_in && binding.is_empty() => {
+            Ok(Legacy::Warning(format!(
+                "{}: not migrated: an empty {} selects no AzureIdentityBinding",
+                subject.brief,
+                names::LEGACY_POD_IDENTITY_LABEL
+            )))
+        }
         LegacyPodIdentity::Migrate if !opted_in => Ok(Legacy::Migrate(binding)),
         LegacyPodIdentity::Warn | LegacyPodIdentity::Migrate => Ok(Legacy::Warning(format!(
             "{}: move to Workload Identity ({} is retired): {fix}",

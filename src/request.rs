@@ -85,7 +85,7 @@ pub(crate) enum Mode {
     /// A pod CREATE.
     Create(Injector),
     /// A workload's pod template: never mutated; a missing ServiceAccount is a warning (§7).
-    Template(Injector),
+    Template { injector: Injector, job: bool },
     /// Containers added through `pods/ephemeralcontainers` (§4.12).
     Ephemeral,
 }

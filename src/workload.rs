@@ -48,5 +48,13 @@ pub(crate) fn evaluate(
     };
     let display = format!("{} {namespace}/{name}: pod template", kind.name());
     let brief = format!("{} {name} template", kind.name());
-    pod::template(template.clone(), namespace, (display, brief), injector, ctx)
+    let job = matches!(kind, WorkloadKind::Job | WorkloadKind::CronJob);
+    pod::template(
+        template.clone(),
+        namespace,
+        (display, brief),
+        injector,
+        job,
+        ctx,
+    )
 }

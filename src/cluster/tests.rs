@@ -58,10 +58,22 @@ fn host_failure_is_classified_as_host_error() {
 /// other failure is the host's, even when its text carries words like "not found" (an object
 /// named `notfound-mi`) or another object's not-found text.
 #[rstest::rstest]
-#[case::the_engine_s_answer_prefixed("Host error: Callback evaluation failure: Cannot find v1/ServiceAccount named 'sa' inside of namespace 'Some(\"ns\")'", true)]
-#[case::words_in_a_refused_connection("error trying to connect: notfound-mi: not found: connection refused", false)]
-#[case::another_object_s_answer("Cannot find v1/ServiceAccount named 'other' inside of namespace 'Some(\"ns\")'", false)]
-#[case::another_namespace("Cannot find v1/ServiceAccount named 'sa' inside of namespace 'Some(\"ns2\")'", false)]
+#[case::the_engine_s_answer_prefixed(
+    "Host error: Callback evaluation failure: Cannot find v1/ServiceAccount named 'sa' inside of namespace 'Some(\"ns\")'",
+    true
+)]
+#[case::words_in_a_refused_connection(
+    "error trying to connect: notfound-mi: not found: connection refused",
+    false
+)]
+#[case::another_object_s_answer(
+    "Cannot find v1/ServiceAccount named 'other' inside of namespace 'Some(\"ns\")'",
+    false
+)]
+#[case::another_namespace(
+    "Cannot find v1/ServiceAccount named 'sa' inside of namespace 'Some(\"ns2\")'",
+    false
+)]
 fn reference_8_2_missing_is_the_engine_s_answer(#[case] text: &str, #[case] missing: bool) {
     let fake = FakeCluster::new().with_object("ServiceAccount", "ns", "sa", Err(text.into()));
     let err = Lookups::new(&fake)

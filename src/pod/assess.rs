@@ -69,7 +69,7 @@ impl Audit {
 pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> Assessment {
     let mut warnings = match mode {
         Mode::Ephemeral => Vec::new(),
-        Mode::Create(_) | Mode::Template(_) => warnings::keys(pod, ctx.settings),
+        Mode::Create(_) | Mode::Template { .. } => warnings::keys(pod, ctx.settings),
     };
     let mut audit = Audit::default();
     let mut tree = || -> Result<Option<Injection>, Rejection> {
@@ -81,7 +81,7 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
                     None
                 });
             }
-            Mode::Create(injector) | Mode::Template(injector) => injector,
+            Mode::Create(injector) | Mode::Template { injector, .. } => injector,
         };
         let migration = match legacy_pod_identity(pod, &head, ctx)? {
             (migration, found) => {
@@ -90,29 +90,8 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
             }
         };
         match migration {
-            // §8.3: carried over to Workload Identity with the AzureIdentity's client ID.
-            Some(found) if mode == Mode::Create(Injector::Policy) => {
-                let spec = pod.spec()?;
-                let facts = Facts::of(pod, &spec, ctx.settings);
-                let sa = read_service_account(pod, ctx.lookups)?;
-                audit.migrated_from = Some(found.from.clone());
-                let (plan, authorized, found_warnings) =
-                    opted_in(pod, &spec, &facts, Some(&sa), Some(&found), injector, ctx)?;
-                warnings.extend(found_warnings);
-                audit.record(&authorized);
-                let id = plan.client_id.as_deref().unwrap_or(&found.client_id);
-                if id != found.client_id {
-                    warnings.push(format!(
-                        "{}: uses the client ID of ServiceAccount {} ({id}), not the \
-                         AzureIdentity's ({})",
-                        pod.subject.brief, pod.subject.service_account, found.client_id
-                    ));
-                }
-                warnings.extend(found.steps(pod, id, true));
-                Ok(Some(Injection { plan, spec }))
-            }
-            // §8.6: validate-only and templates say how to finish the migration.
-            Some(found) => {
+            // §8.6: beside a managed webhook nothing migrates the pods: say how to finish it.
+            Some(found) if injector == Injector::ManagedWebhook => {
                 warnings.extend(found.steps(pod, &found.client_id, false));
                 if let Mode::Create(_) = mode {
                     audit.client_ids.insert(found.client_id.clone());
@@ -127,13 +106,15 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
                 record(&mut warnings, &mut audit, authorized);
                 Ok(None)
             }
-            None => {
+            // An opted-in pod, or one carried over from AAD Pod Identity with its
+            // AzureIdentity's client ID (§8.3); a template gets the checks its pods get (§7).
+            migration => {
                 let spec = pod.spec()?;
                 let facts = Facts::of(pod, &spec, ctx.settings);
                 let sa = match (mode, service_account(pod, ctx.lookups)) {
                     (_, Ok(sa)) => Some(sa),
                     // §7: GitOps may create it later.
-                    (Mode::Template(_), Err(LookupError::NotFound(_))) => {
+                    (Mode::Template { .. }, Err(LookupError::NotFound(_))) => {
                         warnings.push(format!(
                             "{}: create ServiceAccount {}: until it exists, its pods are rejected",
                             pod.subject.brief, pod.subject.service_account
@@ -142,10 +123,28 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
                     }
                     (_, Err(e)) => return Err(service_account_rejection(pod, e)),
                 };
-                let (plan, authorized, found) =
-                    opted_in(pod, &spec, &facts, sa.as_ref(), None, injector, ctx)?;
+                let planned = Planned {
+                    sa: sa.as_ref(),
+                    migration: migration.as_ref(),
+                    injector,
+                    job_template: matches!(mode, Mode::Template { job: true, .. }),
+                };
+                let (plan, authorized, found) = opted_in(pod, &spec, &facts, planned, ctx)?;
                 warnings.extend(found);
                 audit.record(&authorized);
+                if let Some(found) = &migration {
+                    audit.migrated_from = Some(found.from.clone());
+                    let id = plan.client_id.as_deref().unwrap_or(&found.client_id);
+                    if id != found.client_id {
+                        warnings.push(format!(
+                            "{}: uses the client ID of ServiceAccount {} ({id}), not the \
+                             AzureIdentity's ({})",
+                            pod.subject.brief, pod.subject.service_account, found.client_id
+                        ));
+                    }
+                    let migrated = matches!(mode, Mode::Create(_));
+                    warnings.extend(found.steps(pod, id, migrated));
+                }
                 Ok(Some(Injection { plan, spec }))
             }
         }
@@ -214,18 +213,31 @@ fn not_opted_in(pod: &Pod, head: &Facts, ctx: &Context) -> Result<Option<Authori
     Ok(Some(authorized))
 }
 
-/// An opted-in pod's plan, authorized, with the warnings of §4.11. `sa` is `None` for a
-/// template whose ServiceAccount does not exist yet.
+/// What an opted-in pod is planned with.
+struct Planned<'a> {
+    /// `None` for a template whose ServiceAccount does not exist yet.
+    sa: Option<&'a ServiceAccount>,
+    migration: Option<&'a Migration>,
+    injector: Injector,
+    /// A Job's or CronJob's template: its pods run to completion (§4.11).
+    job_template: bool,
+}
+
+/// An opted-in pod's plan, authorized, with the warnings of §4.11.
 fn opted_in(
     pod: &Pod,
     spec: &Spec,
     facts: &Facts,
-    sa: Option<&ServiceAccount>,
-    migration: Option<&Migration>,
-    injector: Injector,
+    planned: Planned,
     ctx: &Context,
 ) -> Result<(Plan, Authorized, Vec<String>), Rejection> {
     let settings = ctx.settings;
+    let Planned {
+        sa,
+        migration,
+        injector,
+        job_template,
+    } = planned;
     let plan = plan::plan(pod, spec, facts, sa, settings, migration, injector)?;
     let injected = Injected {
         client_id: plan.client_id.as_deref(),
@@ -245,7 +257,7 @@ fn opted_in(
     let mut found = warnings::duplicate_client_ids(&facts.containers, &pod.subject.brief);
     let authorized = authorization::authorize(&claims, &pod.subject, settings, ctx.lookups)?;
     found.extend(authorized.warnings.iter().cloned());
-    found.extend(warnings::planned(pod, spec, &plan));
+    found.extend(warnings::planned(pod, spec, &plan, job_template));
     if sa.is_some() {
         found.extend(warnings::opted_in(pod, spec, facts, &plan));
     }

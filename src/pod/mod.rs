@@ -97,12 +97,14 @@ pub(crate) fn ephemeral_containers(
 }
 
 /// Reference §7: a workload's pod template, read as a pod named `display`/`brief`: the pod
-/// rules run on it, and it is never mutated nor verified.
+/// rules run on it, and it is never mutated nor verified. `job`: a Job's or CronJob's, whose
+/// pods run to completion.
 pub(crate) fn template(
     template: Value,
     namespace: &str,
     (display, brief): (String, String),
     injector: Injector,
+    job: bool,
     ctx: &Context,
 ) -> Verdict {
     let names = |_: &str, _: &Metadata| (display.clone(), brief.clone());
@@ -110,7 +112,7 @@ pub(crate) fn template(
         Ok(pod) => pod,
         Err(rejection) => return rejection.into(),
     };
-    let assessment = assess::assess(&pod, ctx, Mode::Template(injector), &[]);
+    let assessment = assess::assess(&pod, ctx, Mode::Template { injector, job }, &[]);
     // A template's findings are warnings only: the pods it creates are audited.
     Verdict::from(assessment.decision.map(|_| Verdict::accept())).with_warnings(assessment.warnings)
 }

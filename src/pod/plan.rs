@@ -193,9 +193,10 @@ fn proxy_plan(
         return Ok(None);
     }
     let (display, namespace) = (&pod.subject.display, pod.subject.namespace.as_str());
-    let asked = match annotation.is_some() || forced {
-        true => ProxyAsked::Annotation,
-        false => ProxyAsked::InitContainer,
+    let asked = match (annotation, forced) {
+        (Some(_), _) => ProxyAsked::Annotation,
+        (None, true) => ProxyAsked::Migration,
+        (None, false) => ProxyAsked::InitContainer,
     };
     if spec.host_network {
         return Err(Denial::ProxyHostNetwork { asked }.of(display));

@@ -83,10 +83,11 @@ pub(super) fn opted_in(pod: &Pod, spec: &Spec, facts: &Facts, plan: &Plan) -> Ve
 /// reference §4.11: what an opted-in pod's plan would leave broken, though the pod is admitted: a
 /// Job that never completes beside a regular proxy container, and containers that read the
 /// classic token path under a layout that does not mount it.
-pub(super) fn planned(pod: &Pod, spec: &Spec, plan: &Plan) -> Vec<String> {
+pub(super) fn planned(pod: &Pod, spec: &Spec, plan: &Plan, job_template: bool) -> Vec<String> {
     let brief = &pod.subject.brief;
     let mut warnings = Vec::new();
-    if plan.proxy.as_ref().is_some_and(|proxy| !proxy.native) && pod.metadata.controlled_by("Job") {
+    let job = job_template || pod.metadata.controlled_by("Job");
+    if plan.proxy.as_ref().is_some_and(|proxy| !proxy.native) && job {
         warnings.push(format!(
             "{brief}: set proxy.nativeSidecar: true: this Job's pod never completes while {} \
              runs as a regular container",
