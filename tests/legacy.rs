@@ -533,3 +533,88 @@ fn spec_9_a_migrated_pod_names_its_binding(#[case] extra: Value, #[case] mutated
     );
     assert_eq!(audit.get("client-ids").map(String::as_str), Some(MI));
 }
+
+#[test]
+fn reference_8_an_empty_label_migrates_nothing_and_asks_nothing() {
+    let fake = cluster(json!({}));
+    let response = run(
+        pod_request("ns1", legacy_pod("")),
+        migrate(json!({})),
+        &fake,
+    );
+    assert!(response.accepted, "{response:?}");
+    assert_eq!(response.mutated_object, None);
+    assert_eq!(kinds(&fake), Vec::<String>::new());
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("an empty aadpodidbinding selects no AzureIdentityBinding")),
+        "{response:?}"
+    );
+}
+
+/// A Deployment whose pods carry `aadpodidbinding: api`.
+fn legacy_deployment() -> Value {
+    let template = legacy_pod("api");
+    let mut request = request(
+        "apps",
+        "Deployment",
+        "ns1",
+        "CREATE",
+        json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": { "name": "web" },
+            "spec": { "template": { "metadata": template["metadata"], "spec": template["spec"] } } }),
+    );
+    request["kind"]["version"] = json!("v1");
+    request
+}
+
+#[rstest::rstest]
+#[case::reference_7_the_migrated_client_id_outside_the_allowlist(json!({ "allowedClientIds": { "ns1": [CLIENT] } }), Some((403, "is not allowed in namespace")))]
+#[case::reference_7_the_added_proxy_outside_its_namespaces(json!({ "proxy": { "allowedNamespaces": ["other"] } }), Some((403, "the proxy that setting legacyPodIdentity: migrate adds")))]
+#[case::reference_7_both_allowed(json!({ "allowedClientIds": { "ns1": [MI] } }), None)]
+fn reference_7_templates_of_migrated_pods_get_their_checks(
+    #[case] extra: Value,
+    #[case] rejected: Option<(u16, &str)>,
+) {
+    let fake = cluster(json!({}));
+    let response = run(legacy_deployment(), migrate(extra), &fake);
+    match rejected {
+        Some((code, fragment)) => {
+            assert_rejected(&response, code, fragment);
+            let message = response.message.unwrap_or_default();
+            assert!(
+                message.starts_with("Deployment ns1/web: pod template: "),
+                "{message}"
+            );
+        }
+        None => {
+            assert!(response.accepted, "{response:?}");
+            assert_eq!(response.mutated_object, None, "templates are never mutated");
+        }
+    }
+    // §8.8: the binding list, the AzureIdentity, then the ServiceAccount.
+    assert_eq!(
+        kinds(&fake),
+        [
+            "list AzureIdentityBinding",
+            "get AzureIdentity api-mi",
+            "get ServiceAccount sa"
+        ]
+    );
+}
+
+#[test]
+fn reference_7_a_template_uses_the_service_account_s_client_id_when_it_has_one() {
+    let fake = cluster(json!({ "azure.workload.identity/client-id": CLIENT }));
+    let settings = migrate(json!({ "allowedClientIds": { "ns1": [CLIENT] } }));
+    let response = run(legacy_deployment(), settings, &fake);
+    assert!(response.accepted, "{response:?}");
+}
+
+#[test]
+fn reference_7_validate_only_templates_are_not_held_to_the_migration() {
+    let fake = cluster(json!({}));
+    let settings = migrate(json!({ "mutate": false, "allowedClientIds": { "ns1": [CLIENT] } }));
+    let response = run(legacy_deployment(), settings, &fake);
+    assert!(response.accepted, "{response:?}");
+}

@@ -151,3 +151,23 @@ fn spec_4a_template_typos_warn() {
         "{warnings:?}"
     );
 }
+
+#[rstest::rstest]
+#[case::reference_4_11_job("Job", true)]
+#[case::reference_4_11_cron_job("CronJob", true)]
+#[case::reference_4_11_deployment("Deployment", false)]
+fn reference_4_11_job_templates_warn_of_a_regular_proxy(#[case] kind: &str, #[case] warned: bool) {
+    let template = template(json!({ "azure.workload.identity/inject-proxy-sidecar": "true" }));
+    let (group, object) = workload(kind, template);
+    let response = run(
+        request(&group, kind, "ns1", "CREATE", object),
+        settings(json!({ "proxy": { "nativeSidecar": false } })),
+        &cluster_with_sa("ns1", "sa"),
+    );
+    assert!(response.accepted, "{response:?}");
+    let warnings = response.warnings.unwrap_or_default();
+    let found = warnings
+        .iter()
+        .any(|w| w.contains("set proxy.nativeSidecar: true"));
+    assert_eq!(found, warned, "{warnings:?}");
+}
