@@ -8,7 +8,7 @@ pub mod allowlist;
 mod claims;
 mod key_vault;
 
-pub use claims::{Claims, Indirect, Source};
+pub use claims::{Claims, CsiVolume, Indirect, Source};
 
 use crate::cluster::{Lookups, SecretProviderClass};
 use crate::error::{Denial, Rejection};
@@ -170,17 +170,42 @@ fn csi_client_ids(
     if claims.csi_volumes.is_empty() || !needed {
         return Ok(ids);
     }
-    for (volume, class) in &claims.csi_volumes {
-        let Some(class) = class else {
-            return Err(Denial::NoSecretProviderClass(volume.clone()).of(&subject.display));
+    for volume in &claims.csi_volumes {
+        let Some(class) = &volume.class else {
+            return Err(Denial::NoSecretProviderClass(volume.name.clone()).of(&subject.display));
         };
         let spc = provider_class(subject, lookups, class)?;
         if !spc.provider.eq_ignore_ascii_case("azure") {
             continue;
         }
-        let name = format!("{}/{class}", subject.namespace);
+        // What the provider receives: the class's parameters with the volume's attributes laid
+        // over them, as the CSI driver does (reference §6).
+        let mut parameters = spc.parameters.clone();
+        for (key, value) in &volume.attributes {
+            if let Some(before) = parameters.insert(key.clone(), value.clone())
+                && &before != value
+                && key_vault::is_judged(key)
+            {
+                // The provider uses the volume's value: say so, the values last (§9).
+                warnings.push(format!(
+                    "{}: volume {} overrides its class's parameters.{key} {} with {}",
+                    subject.brief,
+                    quote(&volume.name),
+                    quote(&before),
+                    quote(value),
+                ));
+            }
+        }
+        let name = match volume.attributes.is_empty() {
+            true => format!("{}/{class}", subject.namespace),
+            false => format!(
+                "{}/{class} (with the volumeAttributes of volume {})",
+                subject.namespace,
+                quote(&volume.name)
+            ),
+        };
         let (identity, misspelled) =
-            key_vault::read(&name, &spc.parameters).map_err(|d| d.of(&subject.display))?;
+            key_vault::read(&name, &parameters).map_err(|d| d.of(&subject.display))?;
         for (key, exact) in misspelled {
             warnings.push(format!(
                 "{}: rename parameters.{} to {exact} in SecretProviderClass {}: the Key Vault \

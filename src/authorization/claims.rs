@@ -20,6 +20,17 @@ impl std::fmt::Display for Indirect {
     }
 }
 
+/// A Key Vault CSI volume of a pod: its class, and the `volumeAttributes` the CSI driver lays
+/// over the class's parameters before it calls the provider (reference §6).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CsiVolume {
+    pub name: String,
+    /// `volumeAttributes.secretProviderClass`, when set and not empty.
+    pub class: Option<String>,
+    /// Every other attribute.
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
 /// Where a client ID comes from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
@@ -74,7 +85,7 @@ pub struct Claims {
     /// literal values by container (init containers first) and entry.
     pub client_ids: Vec<(String, Source)>,
     /// `(volume, SecretProviderClass name)` of every Key Vault CSI volume.
-    pub csi_volumes: Vec<(String, Option<String>)>,
+    pub csi_volumes: Vec<CsiVolume>,
     /// `(container, how)` of client IDs taken from `valueFrom` or `envFrom`, which nobody can
     /// read at admission.
     pub indirect: Vec<(Source, Indirect)>,

@@ -19,6 +19,11 @@ const KNOWN: &[&str] = &[
     "cloudName",
 ];
 
+/// Whether the policy judges parameter `key` (the provider reads it).
+pub fn is_judged(key: &str) -> bool {
+    KNOWN.contains(&key)
+}
+
 /// The identity an azure SecretProviderClass mounts with.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Identity {

@@ -186,9 +186,8 @@ fn not_opted_in(pod: &Pod, head: &Facts, ctx: &Context) -> Result<Option<Authori
     // A hand-written Workload Identity token: its literal client IDs face the allowlist
     // (§6); nothing injects the ServiceAccount's, so it is not looked up.
     let token = head.workload_identity_token && allowlist::governs(settings);
-    let csi = pod.csi_volumes();
     let binding = head.identity_binding(Scope::WholePod);
-    if !binding && csi.is_empty() && !token {
+    if !binding && head.csi.is_empty() && !token {
         return Ok(None);
     }
     let spec = pod.spec()?;
@@ -198,14 +197,7 @@ fn not_opted_in(pod: &Pod, head: &Facts, ctx: &Context) -> Result<Option<Authori
         false => None,
     };
     let account = sa.as_ref().map_or(Account::NotRead, Account::Read);
-    let claims = claims(
-        &facts,
-        Scope::WholePod,
-        &facts.containers,
-        account,
-        None,
-        csi,
-    );
+    let claims = claims(&facts, Scope::WholePod, &facts.containers, account, None);
     let mut authorized = authorization::authorize(&claims, &pod.subject, settings, ctx.lookups)?;
     let mut found = warnings::duplicate_client_ids(&facts.containers, &pod.subject.brief);
     found.append(&mut authorized.warnings);
@@ -252,7 +244,6 @@ fn opted_in(
         &facts.containers,
         account,
         Some((migration, injected)),
-        pod.csi_volumes(),
     );
     let mut found = warnings::duplicate_client_ids(&facts.containers, &pod.subject.brief);
     let authorized = authorization::authorize(&claims, &pod.subject, settings, ctx.lookups)?;
@@ -291,7 +282,6 @@ fn ephemeral(
         &added,
         Account::NotRead,
         None,
-        Vec::new(),
     );
     let mut warnings = warnings::duplicate_client_ids(&added, &pod.subject.brief);
     let authorized = authorization::authorize(&claims, &pod.subject, ctx.settings, ctx.lookups)?;
@@ -330,7 +320,6 @@ pub(super) fn claims(
     sources: &[ClientIdSources],
     account: Account,
     opted_in: Option<(Option<&Migration>, Injected)>,
-    csi_volumes: Vec<(String, Option<String>)>,
 ) -> Claims {
     let source = |container: &str| match scope {
         Scope::WholePod => Source::Container(container.to_owned()),
@@ -340,7 +329,11 @@ pub(super) fn claims(
         identity_binding: facts.identity_binding(scope) && !matches!(account, Account::Missing),
         uses_tokens: facts.uses_tokens(scope),
         whole_pod: scope == Scope::WholePod,
-        csi_volumes,
+        csi_volumes: match scope {
+            Scope::WholePod => facts.csi.clone(),
+            // An ephemeral container cannot add volumes (§4.12).
+            Scope::AddedContainers => Vec::new(),
+        },
         ..Claims::default()
     };
     let (migration, injected) = match opted_in {

@@ -9,6 +9,7 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use super::layout::Reserved;
+use crate::authorization::CsiVolume;
 use crate::error::{Denial, Rejection};
 use crate::names;
 use crate::object::{Metadata, Subject, nullable, read};
@@ -241,13 +242,18 @@ impl Pod {
     }
 
     /// `(volume, SecretProviderClass)` of every Key Vault CSI volume (`None`: it names none).
-    pub fn csi_volumes(&self) -> Vec<(String, Option<String>)> {
+    pub fn csi_volumes(&self) -> Vec<CsiVolume> {
         self.volumes
             .iter()
             .filter_map(|v| {
                 let csi = v.csi.as_ref().filter(|c| c.driver == names::CSI_DRIVER)?;
-                let class = csi.volume_attributes.get("secretProviderClass");
-                Some((v.name.clone(), class.filter(|c| !c.is_empty()).cloned()))
+                let mut attributes = csi.volume_attributes.clone();
+                let class = attributes.remove("secretProviderClass");
+                Some(CsiVolume {
+                    name: v.name.clone(),
+                    class: class.filter(|c| !c.is_empty()),
+                    attributes,
+                })
             })
             .collect()
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::facts::{Container, Pod, Spec};
-use crate::authorization::Indirect;
+use crate::authorization::{CsiVolume, Indirect};
 use crate::names;
 use crate::settings::Settings;
 
@@ -25,6 +25,8 @@ pub(crate) struct Facts {
     pub windows: bool,
     /// Every `AZURE_CLIENT_ID` source, per init and regular container, init containers first.
     pub containers: Vec<ClientIdSources>,
+    /// The Key Vault CSI volumes, with their classes and volume attributes.
+    pub csi: Vec<CsiVolume>,
 }
 
 /// Every source of `AZURE_CLIENT_ID` in one container.
@@ -71,6 +73,7 @@ impl Facts {
             workload_identity_token: pod.requests_token_for(&settings.audience),
             windows: false,
             containers: Vec::new(),
+            csi: pod.csi_volumes(),
         }
     }
 

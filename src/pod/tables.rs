@@ -160,7 +160,6 @@ fn plan_claims(
         &facts.containers,
         account,
         Some((None, injected)),
-        pod.csi_volumes(),
     );
     let found: Vec<&str> = claims
         .client_ids
