@@ -11,7 +11,7 @@ mod key_vault;
 pub use claims::{Claims, CsiVolume, Indirect, Source};
 
 use crate::cluster::{Lookups, SecretProviderClass};
-use crate::error::{Denial, Rejection};
+use crate::error::{Denial, Rejection, ReviewDenied};
 use crate::format::{MAX_QUOTED, quote};
 use crate::object::Subject;
 use crate::settings::Settings;
@@ -41,12 +41,8 @@ pub fn authorize(
         .iter()
         .map(|(id, source)| (id, source))
         .chain(csi.iter().map(|(id, (s, _))| (id, s)));
-    let mut used: Vec<(&String, &Source)> = Vec::new();
-    for (id, source) in all {
-        if !used.iter().any(|(seen, _)| *seen == id) {
-            used.push((id, source));
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let used: Vec<(&String, &Source)> = all.filter(|(id, _)| seen.insert(*id)).collect();
     for (id, source) in &used {
         if !allowlist::allows(settings, &subject.namespace, id) {
             return Err(Denial::ClientIdNotAllowed {
@@ -289,7 +285,7 @@ fn check_access(
         true => cluster_role(subject, client_id, &binding.verb, &binding.api_group),
         false => "(none: a client ID is a GUID)".to_owned(),
     };
-    Err(Denial::ReviewDenied {
+    Err(Denial::ReviewDenied(Box::new(ReviewDenied {
         namespace: subject.namespace.clone(),
         service_account: subject.service_account.clone(),
         client_id: client_id.to_owned(),
@@ -298,7 +294,7 @@ fn check_access(
         group: binding.api_group.clone(),
         reason: decision.reason,
         rule,
-    }
+    }))
     .of(&subject.display))
 }
 

@@ -17,7 +17,8 @@ pub const HOST_FAILURE: u16 = 500;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub object: Option<String>,
-    pub denial: Denial,
+    /// Boxed: rejections travel up every step's `Result`.
+    pub denial: Box<Denial>,
 }
 
 impl Rejection {
@@ -44,7 +45,7 @@ impl From<Denial> for Rejection {
     fn from(denial: Denial) -> Self {
         Self {
             object: None,
-            denial,
+            denial: Box::new(denial),
         }
     }
 }
@@ -283,23 +284,27 @@ pub enum Denial {
         client_id: String,
         error: LookupError,
     },
-    #[error(
-        "ServiceAccount {namespace}/{service_account} may not use managed identity {} (from \
-         {from}): RBAC does not allow verb {verb:?} on resource {} in API group {group:?}{}. \
-         A cluster admin can allow it with this ClusterRole rule, bound to the \
-         ServiceAccount:\n{rule}",
-        bounded(.client_id), quote(.client_id), reason_suffix(.reason)
-    )]
-    ReviewDenied {
-        namespace: String,
-        service_account: String,
-        client_id: String,
-        from: String,
-        verb: String,
-        group: String,
-        reason: String,
-        rule: String,
-    },
+    #[error("{0}")]
+    ReviewDenied(Box<ReviewDenied>),
+}
+
+/// A SubjectAccessReview that denied a ServiceAccount a client ID (reference §6).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "ServiceAccount {namespace}/{service_account} may not use managed identity {} (from \
+     {from}): RBAC does not allow verb {verb:?} on resource {} in API group {group:?}{}. A \
+     cluster admin can allow it with this ClusterRole rule, bound to the ServiceAccount:\n{rule}",
+    bounded(.client_id), quote(.client_id), reason_suffix(.reason)
+)]
+pub struct ReviewDenied {
+    pub namespace: String,
+    pub service_account: String,
+    pub client_id: String,
+    pub from: String,
+    pub verb: String,
+    pub group: String,
+    pub reason: String,
+    pub rule: String,
 }
 
 fn reason_suffix(reason: &str) -> String {
@@ -332,7 +337,7 @@ impl Denial {
     pub fn of(self, object: &str) -> Rejection {
         Rejection {
             object: Some(object.to_owned()),
-            denial: self,
+            denial: Box::new(self),
         }
     }
 }

@@ -89,12 +89,31 @@ pub struct Claims {
     /// `(container, how)` of client IDs taken from `valueFrom` or `envFrom`, which nobody can
     /// read at admission.
     pub indirect: Vec<(Source, Indirect)>,
+    /// The client IDs of `client_ids`, to claim each once.
+    claimed: std::collections::HashSet<String>,
 }
 
 impl Claims {
+    /// Claims with no client ID yet; `crate::pod`'s constructor fills them from a pod's facts.
+    pub fn new(
+        identity_binding: bool,
+        uses_tokens: bool,
+        whole_pod: bool,
+        csi_volumes: Vec<CsiVolume>,
+    ) -> Self {
+        Self {
+            identity_binding,
+            uses_tokens,
+            whole_pod,
+            csi_volumes,
+            ..Self::default()
+        }
+    }
+
     /// Claim `id`, unless it is claimed already (the first source is kept).
     pub fn add(&mut self, id: &str, source: Source) {
-        if !self.client_ids.iter().any(|(claimed, _)| claimed == id) {
+        // A set, not a scan of the list: the work stays linear in the pod's size (§9).
+        if self.claimed.insert(id.to_owned()) {
             self.client_ids.push((id.to_owned(), source));
         }
     }

@@ -83,12 +83,8 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
             }
             Mode::Create(injector) | Mode::Template { injector, .. } => injector,
         };
-        let migration = match legacy_pod_identity(pod, &head, ctx)? {
-            (migration, found) => {
-                warnings.extend(found);
-                migration
-            }
-        };
+        let (migration, found) = legacy_pod_identity(pod, &head, ctx)?;
+        warnings.extend(found);
         match migration {
             // §8.6: beside a managed webhook nothing migrates the pods: say how to finish it.
             Some(found) if injector == Injector::ManagedWebhook => {
@@ -325,17 +321,16 @@ pub(super) fn claims(
         Scope::WholePod => Source::Container(container.to_owned()),
         Scope::AddedContainers => Source::EphemeralContainer(container.to_owned()),
     };
-    let mut claims = Claims {
-        identity_binding: facts.identity_binding(scope) && !matches!(account, Account::Missing),
-        uses_tokens: facts.uses_tokens(scope),
-        whole_pod: scope == Scope::WholePod,
-        csi_volumes: match scope {
+    let mut claims = Claims::new(
+        facts.identity_binding(scope) && !matches!(account, Account::Missing),
+        facts.uses_tokens(scope),
+        scope == Scope::WholePod,
+        // An ephemeral container cannot add volumes (§4.12).
+        match scope {
             Scope::WholePod => facts.csi.clone(),
-            // An ephemeral container cannot add volumes (§4.12).
             Scope::AddedContainers => Vec::new(),
         },
-        ..Claims::default()
-    };
+    );
     let (migration, injected) = match opted_in {
         Some((migration, injected)) => (migration, Some(injected)),
         None => (None, None),
