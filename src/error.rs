@@ -4,7 +4,7 @@
 //! object's name is put in front once, where a rejection becomes a message.
 
 use crate::cluster::LookupError;
-use crate::format::{bounded, quote};
+use crate::format::{MAX_MESSAGE, bounded, list, quote, truncate};
 use crate::names;
 
 /// HTTP-like codes of reference §9.
@@ -26,12 +26,14 @@ impl Rejection {
         self.denial.code()
     }
 
-    /// The message a user reads: the object, then the denial.
+    /// The message a user reads: the object, then the denial; under [`MAX_MESSAGE`]
+    /// characters whatever the input (reference §9).
     pub fn message(&self) -> String {
-        match &self.object {
+        let message = match &self.object {
             Some(object) => format!("{object}: {}", self.denial),
             None => self.denial.to_string(),
-        }
+        };
+        truncate(message, MAX_MESSAGE - 1)
     }
 }
 
@@ -75,18 +77,18 @@ impl std::fmt::Display for ProxyAsked {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denial {
     // The request itself.
-    #[error("cannot read the admission request: {0}")]
+    #[error("cannot read the admission request: {}", bounded(.0))]
     UnreadableRequest(String),
-    #[error("invalid policy settings: {0}")]
+    #[error("invalid policy settings: {}", bounded(.0))]
     InvalidSettings(String),
     #[error("Pod admission request carries no object")]
     NoPodObject,
     #[error("the request carries no object")]
     NoObject,
     /// The object's `what` (e.g. "its metadata") could not be read.
-    #[error("cannot read {what}: {error}")]
+    #[error("cannot read {what}: {}", bounded(.error))]
     Unreadable { what: &'static str, error: String },
-    #[error("{what}; expected a Kubernetes Pod")]
+    #[error("{}; expected a Kubernetes Pod", bounded(.what))]
     NotAPod { what: String },
 
     // Annotations and settings (reference §4, §5).
@@ -113,9 +115,9 @@ pub enum Denial {
         namespace: String,
     },
     #[error(
-        "label {}={binding} uses AAD Pod Identity, which is retired and no longer maintained; \
+        "label {}={} uses AAD Pod Identity, which is retired and no longer maintained; \
          move to Workload Identity: {fix} (rejected by setting legacyPodIdentity: reject)",
-        names::LEGACY_POD_IDENTITY_LABEL
+        names::LEGACY_POD_IDENTITY_LABEL, bounded(.binding)
     )]
     LegacyPodIdentity { binding: String, fix: String },
     #[error(
@@ -124,7 +126,7 @@ pub enum Denial {
          remove the annotation"
     )]
     IdentityBindingNotConfigured { annotation: String },
-    #[error("cannot write the token volume: {0}")]
+    #[error("cannot write the token volume: {}", bounded(.0))]
     TokenVolume(String),
     #[error(
         "annotation {} names {}, but the proxy needs the identity: since upstream v1.6.0 it \
@@ -149,7 +151,7 @@ pub enum Denial {
     #[error(
         "{asked}: pods in namespace {} may not request the proxy (its init container is \
          privileged); allowed namespaces (setting proxy.allowedNamespaces): {}",
-        quote(.namespace), .allowed.join(", ")
+        quote(.namespace), list(.allowed)
     )]
     ProxyNamespace {
         asked: ProxyAsked,
@@ -164,10 +166,10 @@ pub enum Denial {
 
     // Writing the pod (reference §4.10).
     #[error(
-        "container {} already mounts volume {} at {mount_path}, where the Workload Identity \
-         token volume {volume} must be mounted; mount it elsewhere, or list the container in \
-         annotation {}",
-        quote(.container), quote(.other), names::SKIP_CONTAINERS
+        "container {} already mounts volume {} at {}, where the Workload Identity token volume \
+         {} must be mounted; mount it elsewhere, or list the container in annotation {}",
+        quote(.container), quote(.other), bounded(.mount_path), bounded(.volume),
+        names::SKIP_CONTAINERS
     )]
     MountPathTaken {
         container: String,
@@ -188,8 +190,9 @@ pub enum Denial {
 
     // Lookups (reference §4.2, §6, §8).
     #[error(
-        "cannot read ServiceAccount {namespace}/{name}, which Workload Identity needs for the \
-         pod's client ID: {error}"
+        "cannot read ServiceAccount {}/{}, which Workload Identity needs for the pod's client \
+         ID: {error}",
+        bounded(.namespace), bounded(.name)
     )]
     ServiceAccount {
         namespace: String,
@@ -197,7 +200,8 @@ pub enum Denial {
         error: LookupError,
     },
     #[error(
-        "cannot read SecretProviderClass {namespace}/{name} of its Key Vault CSI volume: {error}"
+        "cannot read SecretProviderClass {}/{} of its Key Vault CSI volume: {error}",
+        bounded(.namespace), bounded(.name)
     )]
     SecretProviderClass {
         namespace: String,
@@ -217,7 +221,7 @@ pub enum Denial {
     #[error(
         "client ID {} (from {from}) is not allowed in namespace {}; allowed (setting \
          allowedClientIds): {}",
-        quote(.client_id), quote(.namespace), bounded(.allowed)
+        quote(.client_id), quote(.namespace), .allowed
     )]
     ClientIdNotAllowed {
         client_id: String,
@@ -236,9 +240,9 @@ pub enum Denial {
         how: String,
     },
     #[error(
-        "uses an identity binding but has no client ID: annotate ServiceAccount \
-         {namespace}/{service_account} with {} (or set AZURE_CLIENT_ID in the container)",
-        names::CLIENT_ID
+        "uses an identity binding but has no client ID: annotate ServiceAccount {}/{} with {} \
+         (or set AZURE_CLIENT_ID in the container)",
+        bounded(.namespace), bounded(.service_account), names::CLIENT_ID
     )]
     NoClientId {
         namespace: String,
@@ -274,9 +278,9 @@ pub enum Denial {
     )]
     KeyVaultClientId { class: String },
     #[error(
-        "cannot check whether ServiceAccount {namespace}/{service_account} may use client ID {} \
-         (SubjectAccessReview failed, failing closed): {error}",
-        quote(.client_id)
+        "cannot check whether ServiceAccount {}/{} may use client ID {} (SubjectAccessReview \
+         failed, failing closed): {error}",
+        bounded(.namespace), bounded(.service_account), quote(.client_id)
     )]
     ReviewFailed {
         namespace: String,
@@ -291,10 +295,11 @@ pub enum Denial {
 /// A SubjectAccessReview that denied a ServiceAccount a client ID (reference §6).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "ServiceAccount {namespace}/{service_account} may not use managed identity {} (from \
-     {from}): RBAC does not allow verb {verb:?} on resource {} in API group {group:?}{}. A \
-     cluster admin can allow it with this ClusterRole rule, bound to the ServiceAccount:\n{rule}",
-    bounded(.client_id), quote(.client_id), reason_suffix(.reason)
+    "ServiceAccount {}/{} may not use managed identity {} (from {from}): RBAC does not allow \
+     verb {verb:?} on resource {} in API group {group:?}{}. A cluster admin can allow it with \
+     this ClusterRole rule, bound to the ServiceAccount:\n{rule}",
+    bounded(.namespace), bounded(.service_account), bounded(.client_id), quote(.client_id),
+    reason_suffix(.reason)
 )]
 pub struct ReviewDenied {
     pub namespace: String,

@@ -26,6 +26,64 @@ pub fn bounded(value: &str) -> String {
     }
 }
 
+/// Longest message a rejection carries (reference §9).
+pub const MAX_MESSAGE: usize = 2048;
+
+/// Longest audit annotation value, exclusive (reference §9).
+pub const MAX_AUDIT_VALUE: usize = 1024;
+
+/// Items a list in a message shows before it counts the rest (reference §9).
+pub const MAX_LISTED: usize = 10;
+
+/// Host error text for a message: its first line only (a policy-server run with
+/// `RUST_BACKTRACE=1` appends a stack backtrace to every host error), bounded.
+pub fn host_text(text: &str) -> String {
+    bounded(text.lines().next().unwrap_or_default())
+}
+
+/// `items`, comma-separated, each bounded, cut after [`MAX_LISTED`] with the count of the rest.
+pub fn list<S: AsRef<str>>(items: &[S]) -> String {
+    let shown: Vec<String> = items
+        .iter()
+        .take(MAX_LISTED)
+        .map(|item| bounded(item.as_ref()))
+        .collect();
+    match items.len().saturating_sub(MAX_LISTED) {
+        0 => shown.join(", "),
+        rest => format!("{}, … (+{rest} more)", shown.join(", ")),
+    }
+}
+
+/// `items` joined with `,` for an audit annotation: cut with `,…(+N)` so that the value stays
+/// under [`MAX_AUDIT_VALUE`] characters.
+pub fn audit_list<S: AsRef<str>>(items: &[S]) -> String {
+    let mut value = String::new();
+    for (index, item) in items.iter().enumerate() {
+        let rest = items.len() - index;
+        let separator = if index == 0 { "" } else { "," };
+        // Room for this item and, should another not fit after it, the marker.
+        let marker = format!(",…(+{rest})");
+        let next = value.chars().count() + separator.len() + item.as_ref().chars().count();
+        if next + marker.chars().count() >= MAX_AUDIT_VALUE && rest > 1 || next >= MAX_AUDIT_VALUE {
+            value.push_str(&format!("{}…(+{rest})", if index == 0 { "" } else { "," }));
+            return value;
+        }
+        value.push_str(separator);
+        value.push_str(item.as_ref());
+    }
+    value
+}
+
+/// `text` cut to `max` characters, ending in `…` when cut.
+pub fn truncate(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// A GUID in its canonical 8-4-4-4-12 hexadecimal form, as Entra ID prints client and tenant IDs.
 pub fn is_guid(value: &str) -> bool {
     let groups: Vec<&str> = value.split('-').collect();
@@ -166,6 +224,39 @@ mod tests {
     #[case::no_host("https:///path", false)]
     fn https_url(#[case] value: &str, #[case] expected: bool) {
         assert_eq!(is_https_url(value), expected);
+    }
+
+    #[rstest]
+    #[case::short(3, "a, b, c")]
+    #[case::cut_after_ten(12, "a, b, c, d, e, f, g, h, i, j, … (+2 more)")]
+    fn reference_9_lists_are_cut_after_ten(#[case] n: usize, #[case] expected: &str) {
+        let items: Vec<String> = ('a'..='z').take(n).map(String::from).collect();
+        assert_eq!(list(&items), expected);
+    }
+
+    #[test]
+    fn reference_9_host_text_keeps_the_first_line() {
+        let text = format!(
+            "connection refused\nstack backtrace:\n{}",
+            "0: x\n".repeat(500)
+        );
+        assert_eq!(host_text(&text), "connection refused");
+        assert!(host_text(&"x".repeat(10_000)).chars().count() < 300);
+    }
+
+    #[rstest]
+    #[case::few(3)]
+    #[case::many(30_000)]
+    fn reference_9_audit_values_stay_under_1024(#[case] n: usize) {
+        let ids: Vec<String> = (0..n)
+            .map(|i| format!("{i:08}-1111-2222-3333-444444444444"))
+            .collect();
+        let value = audit_list(&ids);
+        assert!(value.chars().count() < MAX_AUDIT_VALUE, "{}", value.len());
+        match n {
+            3 => assert_eq!(value.split(',').count(), 3),
+            _ => assert!(value.ends_with(&format!("…(+{})", n - value.split(',').count() + 1))),
+        }
     }
 
     #[test]

@@ -100,7 +100,7 @@ fn limit_warnings(warnings: Vec<String>) -> Option<Vec<String>> {
     let mut total = 0;
     let mut kept = Vec::new();
     for warning in warnings {
-        let warning = truncate(warning, MAX_WARNING);
+        let warning = crate::format::truncate(warning, MAX_WARNING);
         // A repeated warning is dropped before it counts against the budget.
         if kept.contains(&warning) {
             continue;
@@ -113,15 +113,6 @@ fn limit_warnings(warnings: Vec<String>) -> Option<Vec<String>> {
         kept.push(warning);
     }
     (!kept.is_empty()).then_some(kept)
-}
-
-fn truncate(text: String, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text;
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `allowedClientIds` (reference §6): where it governs, and which client IDs it allows. Both
 //! facts are decided here, side by side, and read by every rule that needs them.
 
+use crate::format::list;
 use crate::settings::Settings;
 
 /// Whether the allowlist governs: once it has any key, it governs every namespace, and a
@@ -35,7 +36,7 @@ pub fn listed(settings: &Settings, namespace: &str) -> String {
         .collect();
     match ids.is_empty() {
         true => "none".to_owned(),
-        false => ids.join(", "),
+        false => list(&ids),
     }
 }
 

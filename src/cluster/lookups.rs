@@ -10,6 +10,7 @@ use kubewarden_policy_sdk::host_capabilities::kubernetes::{
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use crate::format::host_text;
 use crate::names;
 
 /// The raw host capabilities. Implementations return the host's answer bytes, or its error text.
@@ -24,13 +25,13 @@ pub trait Cluster {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
     /// The object does not exist (after the uncached retry).
-    #[error("not found ({0})")]
+    #[error("not found ({})", host_text(.0))]
     NotFound(String),
     /// The host capability failed: fail closed with 500.
-    #[error("host capability kubernetes failed: {0}")]
+    #[error("host capability kubernetes failed: {}", host_text(.0))]
     Host(String),
     /// The host answered something that is not the expected object.
-    #[error("the host's answer could not be read: {0}")]
+    #[error("the host's answer could not be read: {}", host_text(.0))]
     Malformed(String),
 }
 

@@ -13,6 +13,7 @@ use super::warnings;
 use crate::authorization::{self, Authorized, Claims, Source, allowlist};
 use crate::cluster::{LookupError, Lookups, ServiceAccount};
 use crate::error::{Denial, Rejection};
+use crate::format::audit_list;
 use crate::legacy::{self, Legacy};
 use crate::names;
 use crate::request::{Context, Injector, Mode};
@@ -48,7 +49,7 @@ impl Audit {
 
     /// Empty for a pod that uses no client ID.
     pub fn annotations(self) -> BTreeMap<String, String> {
-        let list = |ids: BTreeSet<String>| ids.into_iter().collect::<Vec<_>>().join(",");
+        let list = |ids: BTreeSet<String>| audit_list(&ids.into_iter().collect::<Vec<_>>());
         let mut annotations = BTreeMap::new();
         if self.client_ids.is_empty() {
             return annotations;
@@ -58,7 +59,7 @@ impl Audit {
             annotations.insert("reviewed-client-ids".to_owned(), list(self.reviewed));
         }
         if let Some(from) = self.migrated_from {
-            annotations.insert("migrated-from".to_owned(), from);
+            annotations.insert("migrated-from".to_owned(), audit_list(&[from]));
         }
         annotations
     }
