@@ -94,7 +94,7 @@ fn rich_pod() -> Value {
         "spec": { "serviceAccountName": "sa", "nodeSelector": { "kubernetes.io/os": "windows" },
             "initContainers": [{ "name": "i", "image": "x", "env": [{ "name": "AZURE_CLIENT_ID", "value": CLIENT }] }],
             "containers": [{ "name": "a", "image": "x", "volumeMounts": [{ "name": "v", "mountPath": "/m" }] }, { "name": "b" }],
-            "volumes": [{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv" } } },
+            "volumes": [{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv", "clientID": CLIENT, "useAzureTokenProxy": "true" } } },
                 { "name": "t", "projected": { "sources": [{ "serviceAccountToken": { "audience": "api://AKSIdentityBinding" } }] } }] } })
 }
 
@@ -112,6 +112,12 @@ fn rich_objects() -> Vec<(&'static str, &'static str, Value)> {
             "apps",
             "Deployment",
             json!({ "metadata": { "name": "d" }, "spec": { "template": template.clone() } }),
+        ),
+        (
+            "secrets-store.csi.x-k8s.io",
+            "SecretProviderClass",
+            json!({ "metadata": { "name": "kv" }, "spec": { "provider": "azure", "parameters": {
+                "clientID": CLIENT, "keyvaultName": "kv1", "tenantID": CLIENT, "objects": "o" } } }),
         ),
         (
             "batch",
@@ -172,7 +178,18 @@ fn assert_valid(response: &ValidationResponse) -> Result<(), TestCaseError> {
             response.code
         );
         prop_assert!(response.message.as_deref().is_some_and(|m| !m.is_empty()));
+        // Reference §9: a message stays under 2,048 characters whatever the input.
+        let length = response.message.as_deref().map_or(0, |m| m.chars().count());
+        prop_assert!(length < 2048, "a message of {} characters", length);
         prop_assert!(response.mutated_object.is_none());
+    }
+    // Reference §9: audit annotation values stay under 1,024 characters.
+    for value in response.audit_annotations.iter().flat_map(|a| a.values()) {
+        prop_assert!(
+            value.chars().count() < 1024,
+            "audit value of {}",
+            value.len()
+        );
     }
     if let Some(warnings) = &response.warnings {
         prop_assert!(warnings.iter().all(|w| w.chars().count() <= 256));
@@ -190,6 +207,22 @@ fn cases() -> u32 {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    /// Reference §9: host error text of any size and shape (a backtrace after it, say) makes a
+    /// bounded rejection, 500 for a failure and 400 for the engine's own not-found answer.
+    #[test]
+    fn host_error_texts_make_bounded_messages(text in "(?s).{0,300}", repeat in 1usize..400, missing in any::<bool>()) {
+        let missing_text = "Cannot find v1/ServiceAccount named 'sa' inside of namespace 'Some(\"ns\")'";
+        let text = match missing {
+            true => format!("{missing_text}\n{}", text.repeat(repeat)),
+            false => text.repeat(repeat),
+        };
+        let fake = FakeCluster::new().with_object("ServiceAccount", "ns", "sa", Err(text));
+        let response = run(pod_request("ns", labelled_pod("p", "sa")), settings(json!({})), &fake);
+        assert_valid(&response)?;
+        prop_assert_eq!(response.code, Some(if missing { 400 } else { 500 }));
+    }
+
 
     #[test]
     fn arbitrary_json_as_the_object(object in arb_json(), kind in 0usize..4, validate_only in any::<bool>()) {
@@ -803,4 +836,37 @@ fn spec_9_no_client_id_and_csi_mismatch_warnings_keep_their_advice_with_long_nam
             "{warnings:?}"
         );
     }
+}
+
+/// Reference §9: a 100 KB name of a referenced object comes back bounded.
+#[test]
+fn reference_9_a_huge_secret_provider_class_name_is_bounded() {
+    let mut pod = labelled_pod("p", "sa");
+    let name = "k".repeat(100_000);
+    pod["spec"]["volumes"] = json!([{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io",
+        "volumeAttributes": { "secretProviderClass": name } } }]);
+    let response = run(
+        pod_request("ns", pod),
+        settings(json!({})),
+        &cluster_with_sa("ns", "sa"),
+    );
+    assert!(!response.accepted, "{response:?}");
+    let message = response.message.unwrap_or_default();
+    assert!(message.chars().count() < 2048, "{}", message.len());
+    assert!(message.contains("(truncated)"), "{message}");
+}
+
+/// Reference §9: a 300-entry `proxy.allowedNamespaces` is cut after ten in a rejection.
+#[test]
+fn reference_9_a_long_settings_list_is_cut_after_ten() {
+    let mut pod = labelled_pod("p", "sa");
+    pod["metadata"]["annotations"] =
+        json!({ "azure.workload.identity/inject-proxy-sidecar": "true" });
+    let namespaces: Vec<String> = (0..300).map(|i| format!("team-{i}")).collect();
+    let response = run(
+        pod_request("ns", pod),
+        settings(json!({ "proxy": { "allowedNamespaces": namespaces } })),
+        &cluster_with_sa("ns", "sa"),
+    );
+    assert_rejected(&response, 403, "team-9, … (+290 more)");
 }
