@@ -124,6 +124,24 @@ pub fn is_dns_domain(value: &str) -> bool {
             .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A host name as RFC 1123 defines it: one or more dot-separated labels of letters, digits and
+/// hyphens, none starting or ending with a hyphen, each at most 63 and all at most 253
+/// characters. A single label counts (reference §3: upstream's own e2e SNI name is one).
+pub fn is_host_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 253
+        && value.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= 63
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+                && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        })
+}
+
 /// A Kubernetes qualified name (label and annotation keys): optional DNS-subdomain prefix and
 /// `/`, then a 1–63 character name of alphanumerics, `-`, `_`, `.`, alphanumeric at both ends.
 pub fn is_qualified_name(value: &str) -> bool {
@@ -206,6 +224,17 @@ mod tests {
     #[case::empty_label("contoso..com", false)]
     fn dns_domain(#[case] value: &str, #[case] expected: bool) {
         assert_eq!(is_dns_domain(value), expected);
+    }
+
+    #[rstest]
+    #[case::upstream_e2e_single_label("2183187515ff64fc2fff014fd0e749f92578a466dc345b", true)]
+    #[case::dotted("proxy.aks.Example.com", true)]
+    #[case::space("not a name", false)]
+    #[case::leading_hyphen("-proxy", false)]
+    #[case::empty_label("proxy..com", false)]
+    #[case::long_label(&"a".repeat(64), false)]
+    fn reference_3_host_name(#[case] value: &str, #[case] expected: bool) {
+        assert_eq!(is_host_name(value), expected);
     }
 
     #[rstest]

@@ -2,8 +2,8 @@
 
 use super::model::{CLOUDS, IdentityBindingSettings, ProxySettings, Settings};
 use crate::format::{
-    is_dns_domain, is_dns_label, is_dns_subdomain, is_guid, is_https_url, is_qualified_name,
-    is_token_proxy_url, quote,
+    is_dns_domain, is_dns_label, is_dns_subdomain, is_guid, is_host_name, is_https_url,
+    is_qualified_name, is_token_proxy_url, quote,
 };
 
 impl Settings {
@@ -92,8 +92,8 @@ impl Settings {
                 "an https:// URL with a host and no user info, query or fragment",
             );
         }
-        if let Some(sni) = binding.sni_name.as_deref().filter(|s| !is_dns_domain(s)) {
-            errors.fail("identityBinding.sniName", sni, "a DNS name");
+        if let Some(sni) = binding.sni_name.as_deref().filter(|s| !is_host_name(s)) {
+            errors.fail("identityBinding.sniName", sni, "a host name (RFC 1123)");
         }
     }
 
