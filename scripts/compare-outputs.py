@@ -14,7 +14,10 @@ settings = sorted(glob.glob("test_data/settings/*.json") + glob.glob("examples/*
 sessions = sorted(glob.glob("test_data/sessions/*.yml") + glob.glob("examples/*/session.yml") + ["test_data/bench/session-full.yml"] + glob.glob("test_data/runbooks/*.yml"))
 union = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
 for session in sessions:
-    union.write(open(session).read().rstrip("\n") + "\n")
+    text = open(session).read().strip()
+    # An empty session (`[]`) adds no exchange; concatenated it would break the YAML list.
+    if text != "[]":
+        union.write(text + "\n")
 union.close()
 combos = []
 for r in reqs:
