@@ -10,7 +10,8 @@ iterations=${ITERATIONS:-2000}
 rounds=${ROUNDS:-5}
 default=test_data/settings/default.json
 
-# case | request | settings | replay session
+# case | request | settings | replay session | iterations (default $iterations: the 2 MB pods
+# take tens of milliseconds each)
 cases=(
   "unlabeled-pod|test_data/bench/unlabeled-pod.json|$default|"
   "unlabeled-pod-large|test_data/bench/unlabeled-pod-large.json|$default|"
@@ -20,10 +21,12 @@ cases=(
   "wi-pod-200|test_data/bench/wi-pod-200.json|$default|test_data/sessions/workload-sa.yml"
   "serviceaccount-update|test_data/bench/serviceaccount-update.json|$default|"
   "deployment-template|test_data/bench/deployment-template.json|$default|test_data/sessions/workload-sa.yml"
+  "wi-pod-30000-env|test_data/bench/wi-pod-30000-env.json|$default|test_data/sessions/workload-sa.yml|20"
+  "wi-pod-30000-ids|test_data/bench/wi-pod-30000-ids.json|$default|test_data/sessions/workload-sa.yml|20"
 )
 
-bench() { # wasm request settings [session]
-  local args=(bench --json --iterations "$iterations" --settings-path "$3" --request-path "$2")
+bench() { # wasm request settings [session [iterations]]
+  local args=(bench --json --iterations "${5:-$iterations}" --settings-path "$3" --request-path "$2")
   [ -n "${4:-}" ] && args+=(--allow-context-aware --replay-host-capabilities-interactions "$4")
   RUST_LOG=policy_log=off "$harness" "${args[@]}" "$1" 2>/dev/null
 }
@@ -36,9 +39,9 @@ bench() { # wasm request settings [session]
 samples=()
 for round in $(seq "$rounds"); do
   for entry in "${cases[@]}"; do
-    IFS='|' read -r name request settings session <<<"$entry"
-    floor=$(bench floor.wasm "$request" "$default")
-    policy=$(bench "$policy_wasm" "$request" "$settings" "$session")
+    IFS='|' read -r name request settings session count <<<"$entry"
+    floor=$(bench floor.wasm "$request" "$default" "" "$count")
+    policy=$(bench "$policy_wasm" "$request" "$settings" "$session" "$count")
     samples+=("$(jq -cn --arg case "$name" --argjson round "$round" --argjson f "$floor" --argjson p "$policy" \
       '{case: $case, round: $round, policy: $p, floor: $f}')")
   done
@@ -70,6 +73,7 @@ for row in "${rows[@]}"; do
 done
 echo "wi-pod-200 / wi-pod-20: $(per_round wi-pod-200 wi-pod-20 | round2)  (10 = linear in containers)"
 echo "wi-pod-200 / wi-pod, guest call only: $(per_round wi-pod-200 wi-pod guest_median_us | round2)"
+echo "wi-pod-30000-ids / wi-pod-30000-env: $(per_round wi-pod-30000-ids wi-pod-30000-env | round2)  (reference §9: linear in client IDs)"
 echo
 echo "targets:"
 check() { # label value limit
@@ -81,6 +85,7 @@ check "unlabeled-pod / floor" "$(ratio unlabeled-pod)" 1.15
 check "unlabeled-pod-large / floor" "$(ratio unlabeled-pod-large)" 1.3
 check "wi-pod / floor" "$(ratio wi-pod)" 3.0
 check "wi-pod-200 / wi-pod-20" "$(per_round wi-pod-200 wi-pod-20)" 13
+check "wi-pod-30000-ids / wi-pod-30000-env" "$(per_round wi-pod-30000-ids wi-pod-30000-env)" 1.5
 echo
 printf '%s\n' "${rows[@]}"
 echo "{\"policy_wasm_bytes\":$(stat -c %s "$policy_wasm"),\"floor_wasm_bytes\":$(stat -c %s floor.wasm)}"
