@@ -937,3 +937,25 @@ print(json.dumps(spec["settings"]))' "$BATS_TEST_TMPDIR/policy.yaml" \
     ! grep -nE '<[A-Za-z][A-Za-z0-9_ -]*>' <<<"$commands"
   done
 }
+
+@test "reference §6: a volume attribute that names another client ID is judged, not the class's" {
+  policy_run -s test_data/settings/allowlist-namespace.json \
+    -r test_data/pod/csi-volume-attribute-client-id.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/csi-no-token-proxy.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.status.code')" = "403" ]
+  response | jq -r '.status.message' | grep -q '99999999-8888-7777-6666-555555555555'
+}
+
+@test "reference §6: the allowlist governs a namespace it does not list (a client ID from a Secret)" {
+  policy_run -s test_data/settings/allowlist-namespace.json \
+    -r test_data/pod/unlisted-namespace-secret-ref.json \
+    --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa-team-b.yml
+  [ "$status" -eq 0 ]
+  all_replayed
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.status.code')" = "403" ]
+  response | jq -r '.status.message' | grep -q 'takes AZURE_CLIENT_ID from valueFrom'
+}
