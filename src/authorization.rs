@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 pub mod allowlist;
 mod claims;
-mod key_vault;
+pub mod key_vault;
 
 pub use claims::{Claims, Indirect, Source};
 
