@@ -194,7 +194,7 @@ fn csi_pod(labelled: bool) -> Value {
 fn spc(provider: &str, proxy: &str, client: &str) -> Result<Vec<u8>, String> {
     Ok(json!({ "apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
         "metadata": { "name": "kv", "namespace": "ns1" },
-        "spec": { "provider": provider, "parameters": { "useAzureTokenProxy": proxy, "clientID": client, "keyvaultName": "kv1" } } })
+        "spec": { "provider": provider, "parameters": key_vault_parameters(json!({ "useAzureTokenProxy": proxy, "clientID": client })) } })
     .to_string()
     .into_bytes())
 }
@@ -572,7 +572,7 @@ fn spc_with(parameters: Value) -> Result<Vec<u8>, String> {
     Ok(
         json!({ "apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
         "metadata": { "name": "kv", "namespace": "ns1" },
-        "spec": { "provider": "azure", "parameters": parameters } })
+        "spec": { "provider": "azure", "parameters": key_vault_parameters(parameters) } })
         .to_string()
         .into_bytes(),
     )
