@@ -959,3 +959,48 @@ print(json.dumps(spec["settings"]))' "$BATS_TEST_TMPDIR/policy.yaml" \
   [ "$(response | jq -r '.status.code')" = "403" ]
   response | jq -r '.status.message' | grep -q 'takes AZURE_CLIENT_ID from valueFrom'
 }
+
+@test "SecretProviderClass (reference §12): a valid azure class is allowed, with no warning" {
+  policy_run -s test_data/settings/default.json -r test_data/secretproviderclass/create-valid.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -r '.warnings')" = "null" ]
+  [ "$(response | jq -r '.patch')" = "null" ]
+}
+
+@test "SecretProviderClass (reference §12): a malformed vault name is rejected, naming the parameter" {
+  policy_run -s test_data/settings/default.json -r test_data/secretproviderclass/create-bad-vault-name.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "false" ]
+  [ "$(response | jq -r '.status.code')" = "400" ]
+  [[ "$(response | jq -r '.status.message')" == 'SecretProviderClass team-a/azure-kv has parameters.keyvaultName "team_a_kv"'* ]]
+}
+
+@test "SecretProviderClass (reference §12): two identity modes are rejected as the provider would" {
+  policy_run -s test_data/settings/default.json -r test_data/secretproviderclass/create-two-identity-modes.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.status.code')" = "400" ]
+  [[ "$(response | jq -r '.status.message')" == *'only one identity mode can be enabled at a time'* ]]
+}
+
+@test "SecretProviderClass (reference §12): a missing keyvaultName is allowed with a warning, since a pod may set it" {
+  policy_run -s test_data/settings/default.json -r test_data/secretproviderclass/create-missing-keyvault-name.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -r '.warnings | length')" = "1" ]
+  [[ "$(response | jq -r '.warnings[0]')" == 'SecretProviderClass team-a/azure-kv: set parameters.keyvaultName, or every pod that mounts it must set it in volumeAttributes' ]]
+}
+
+@test "SecretProviderClass (reference §12): an UPDATE that moves clientID is allowed with the unreviewed-identity warning" {
+  policy_run -s test_data/settings/default.json -r test_data/secretproviderclass/update-moves-client-id.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [[ "$(response | jq -r '.warnings[0]')" == *'restart the pods that mount it'* ]]
+}
+
+@test "SecretProviderClass (reference §12): another provider's class gets a plain accept" {
+  policy_run -s test_data/settings/default.json -r test_data/secretproviderclass/create-other-provider.json
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.allowed')" = "true" ]
+  [ "$(response | jq -r '.warnings')" = "null" ]
+}

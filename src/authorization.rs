@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 pub mod allowlist;
 mod claims;
-mod key_vault;
+pub mod key_vault;
 
 pub use claims::{Claims, CsiVolume, Indirect, Source};
 
@@ -212,13 +212,13 @@ fn csi_client_ids(
             ));
         }
         let source = || Source::SecretProviderClass(name.clone());
-        if let Some(id) = identity.client_id {
-            ids.entry(id).or_insert((source(), false)).1 |= identity.token_proxy;
+        // The client IDs the provider mounts with, as its buildAuthConfig reads them (§6): the
+        // token proxy's is reviewed.
+        for (_, id) in identity.client_ids() {
+            let reviewed = identity.token_proxy && identity.client_id.as_deref() == Some(id);
+            ids.entry(id.to_owned()).or_insert((source(), false)).1 |= reviewed;
         }
         match identity.vm_identity {
-            Some(Some(id)) => {
-                ids.entry(id).or_insert((source(), false));
-            }
             Some(None) if allowlist::governs(settings) => {
                 warnings.push(format!(
                     "{}: SecretProviderClass {} uses the node's system-assigned identity \

@@ -277,6 +277,31 @@ pub enum Denial {
          binding); set it"
     )]
     KeyVaultClientId { class: String },
+    // The Key Vault provider's other mount-time rules (reference §12).
+    #[error(
+        "SecretProviderClass {class} has no parameters.{key}, nor does the pod's volume set it \
+         in volumeAttributes, and the Key Vault provider fails the mount ({says}); set it"
+    )]
+    KeyVaultMissing {
+        class: String,
+        key: &'static str,
+        says: &'static str,
+    },
+    #[error(
+        "SecretProviderClass {class} has parameters.cloudName {}, which the Key Vault provider \
+         does not know (it would fail the mount); expected empty (AzurePublicCloud) or, in any \
+         case, one of AzurePublicCloud, AzureCloud, AzureChinaCloud, AzureUSGovernmentCloud, \
+         AzureUSGovernment, AzureGermanCloud, AzureStackCloud",
+        quote(.value)
+    )]
+    KeyVaultCloudName { class: String, value: String },
+    #[error(
+        "SecretProviderClass {class} has parameters.keyvaultName {}, which the Key Vault \
+         provider refuses (invalid vault name; it would fail the mount); expected 3 to 24 \
+         characters of a-z, A-Z, 0-9 and -",
+        quote(.value)
+    )]
+    KeyVaultName { class: String, value: String },
     #[error(
         "cannot check whether ServiceAccount {}/{} may use client ID {} (SubjectAccessReview \
          failed, failing closed): {error}",

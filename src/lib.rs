@@ -11,6 +11,7 @@ mod names;
 mod object;
 mod pod;
 mod request;
+mod secret_provider_class;
 mod service_account;
 pub mod settings;
 pub mod verdict;
@@ -114,6 +115,7 @@ fn decide(payload: &[u8], cluster: &dyn Cluster) -> Verdict {
         Kind::Pod if request.operation != "CREATE" => Verdict::accept(),
         Kind::Pod => pod::create(request.object, namespace, name, injector, &ctx),
         Kind::ServiceAccount => service_account::evaluate(&request, &settings),
+        Kind::SecretProviderClass => secret_provider_class::evaluate(&request, &settings),
         Kind::Workload(kind) => {
             workload::evaluate(kind, &request.object, namespace, name, injector, &ctx)
         }

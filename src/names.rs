@@ -62,6 +62,7 @@ pub const CA_CONFIGMAP_KEY: &str = "ca.crt";
 
 /// Key Vault CSI driver and its SecretProviderClass.
 pub const CSI_DRIVER: &str = "secrets-store.csi.k8s.io";
+pub const SPC_GROUP: &str = "secrets-store.csi.x-k8s.io";
 pub const SPC_API_VERSION: &str = "secrets-store.csi.x-k8s.io/v1";
 pub const SPC_KIND: &str = "SecretProviderClass";
 

@@ -5,6 +5,7 @@
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 
 use crate::cluster::Lookups;
+use crate::names;
 use crate::settings::Settings;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -22,6 +23,8 @@ pub(crate) struct Payload<'a> {
 pub enum Kind {
     Pod,
     ServiceAccount,
+    /// A Secrets Store CSI driver SecretProviderClass (reference §12).
+    SecretProviderClass,
     Workload(WorkloadKind),
     Other,
 }
@@ -58,6 +61,7 @@ impl Kind {
         match (request.kind.group.as_str(), request.kind.kind.as_str()) {
             ("", "Pod") => Self::Pod,
             ("", "ServiceAccount") => Self::ServiceAccount,
+            (names::SPC_GROUP, names::SPC_KIND) => Self::SecretProviderClass,
             ("", "ReplicationController") => Self::Workload(W::ReplicationController),
             ("apps", "Deployment") => Self::Workload(W::Deployment),
             ("apps", "StatefulSet") => Self::Workload(W::StatefulSet),

@@ -157,3 +157,16 @@ pub fn assert_rejected(response: &ValidationResponse, code: u16, fragment: &str)
     let message = response.message.as_deref().unwrap_or_default();
     assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
 }
+
+/// A Key Vault `objects` parameter listing one secret, as the provider's README writes it.
+pub const KEY_VAULT_OBJECTS: &str =
+    "array:\n  - |\n    objectName: db-password\n    objectType: secret\n";
+
+/// SecretProviderClass `parameters` the Key Vault provider mounts (reference §12: a vault name,
+/// a tenant, objects), with `extra` merged in ([`merge`]; `null` removes nothing, it sets null).
+pub fn key_vault_parameters(extra: Value) -> Value {
+    merged(
+        json!({ "keyvaultName": "team-kv", "tenantID": TENANT, "objects": KEY_VAULT_OBJECTS }),
+        extra,
+    )
+}

@@ -194,7 +194,7 @@ fn csi_pod(labelled: bool) -> Value {
 fn spc(provider: &str, proxy: &str, client: &str) -> Result<Vec<u8>, String> {
     Ok(json!({ "apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
         "metadata": { "name": "kv", "namespace": "ns1" },
-        "spec": { "provider": provider, "parameters": { "useAzureTokenProxy": proxy, "clientID": client, "keyvaultName": "kv1" } } })
+        "spec": { "provider": provider, "parameters": key_vault_parameters(json!({ "useAzureTokenProxy": proxy, "clientID": client })) } })
     .to_string()
     .into_bytes())
 }
@@ -572,7 +572,7 @@ fn spc_with(parameters: Value) -> Result<Vec<u8>, String> {
     Ok(
         json!({ "apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
         "metadata": { "name": "kv", "namespace": "ns1" },
-        "spec": { "provider": "azure", "parameters": parameters } })
+        "spec": { "provider": "azure", "parameters": key_vault_parameters(parameters) } })
         .to_string()
         .into_bytes(),
     )
@@ -583,6 +583,11 @@ fn spc_with(parameters: Value) -> Result<Vec<u8>, String> {
 #[case::pod_identity_not_a_go_bool(json!({ "usePodIdentity": "yes" }), "parameters.usePodIdentity \"yes\"")]
 #[case::vm_identity_not_a_go_bool(json!({ "useVMManagedIdentity": "enabled" }), "parameters.useVMManagedIdentity \"enabled\"")]
 #[case::token_proxy_without_client_id(json!({ "useAzureTokenProxy": "true" }), "clientID is required for identity binding")]
+#[case::reference_12_no_keyvault_name(json!({ "keyvaultName": " " }), "has no parameters.keyvaultName, nor does the pod's volume set it")]
+#[case::reference_12_no_tenant(json!({ "tenantID": "" }), "has no parameters.tenantID")]
+#[case::reference_12_no_objects(json!({ "objects": "" }), "has no parameters.objects")]
+#[case::reference_12_unknown_cloud_name(json!({ "cloudName": "AzureMarsCloud" }), "parameters.cloudName \"AzureMarsCloud\"")]
+#[case::reference_12_bad_vault_name(json!({ "keyvaultName": "team_kv" }), "parameters.keyvaultName \"team_kv\"")]
 fn spec_6_a_class_the_provider_would_refuse_is_rejected_before_any_review(
     #[case] parameters: Value,
     #[case] fragment: &str,
@@ -768,4 +773,30 @@ fn spec_6_windows_env_names_are_case_insensitive(#[case] windows: bool, #[case] 
         &cluster_with_sa("ns1", "sa"),
     );
     assert_eq!(response.accepted, accepted, "{response:?}");
+}
+
+/// reference §12: at a pod's admission the values a class may leave to the pod must be there;
+/// the class's own write only warned about them.
+#[test]
+fn reference_12_a_pod_whose_class_lacks_keyvault_name_is_rejected_naming_class_and_parameter() {
+    let class = json!({ "apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
+        "metadata": { "name": "kv", "namespace": "ns1" },
+        "spec": { "provider": "azure", "parameters": { "clientID": CLIENT, "tenantID": TENANT,
+            "objects": KEY_VAULT_OBJECTS } } });
+    let fake = cluster_with_sa("ns1", "sa").with_object(
+        "SecretProviderClass",
+        "ns1",
+        "kv",
+        Ok(class.to_string().into_bytes()),
+    );
+    let extra = json!({ "allowedClientIds": { "ns1": [CLIENT] } });
+    let response = run(pod_request("ns1", csi_pod(false)), settings(extra), &fake);
+    assert_rejected(
+        &response,
+        400,
+        "SecretProviderClass ns1/kv has no parameters.keyvaultName",
+    );
+    assert_rejected(&response, 400, "(keyvaultName is not provided)");
+    // The class's own warnings (reference §12) are not given to the pod.
+    assert_eq!(response.warnings, None);
 }

@@ -360,7 +360,7 @@ fn spec_8_6_validate_only_and_templates_only_warn() {
 fn spec_8_8_host_calls_come_in_a_fixed_order() {
     let mut pod = legacy_pod("api");
     pod["spec"]["volumes"] = json!([{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv" } } }]);
-    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": { "clientID": MI, "useAzureTokenProxy": "true" } } });
+    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": key_vault_parameters(json!({ "clientID": MI, "useAzureTokenProxy": "true" })) } });
     let fake = cluster(json!({}))
         .with_object(
             "SecretProviderClass",

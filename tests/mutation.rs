@@ -726,7 +726,7 @@ fn spec_4_11_csi_client_id_differing_from_service_account_warns() {
     pod["spec"]["volumes"] = json!([{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io",
         "volumeAttributes": { "secretProviderClass": "kv" } } }]);
     let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure",
-        "parameters": { "clientID": "99999999-8888-7777-6666-555555555555" } } });
+        "parameters": key_vault_parameters(json!({ "clientID": "99999999-8888-7777-6666-555555555555" })) } });
     let fake = cluster_with_sa("ns1", "sa").with_object(
         "SecretProviderClass",
         "ns1",

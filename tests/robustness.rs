@@ -150,7 +150,7 @@ fn paths(value: &Value, prefix: String, out: &mut Vec<String>) {
 
 fn cluster() -> FakeCluster {
     let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure",
-        "parameters": { "clientID": CLIENT, "useAzureTokenProxy": "true" } } });
+        "parameters": key_vault_parameters(json!({ "clientID": CLIENT, "useAzureTokenProxy": "true" })) } });
     cluster_with_sa("ns", "sa")
         .with_object(
             "SecretProviderClass",
@@ -352,7 +352,7 @@ fn a_thousand_containers_and_a_hundred_volumes() {
 #[case::review_error_csi("csi", Failure::Review(Err("boom".into())), "SubjectAccessReview failed")]
 fn host_failure_matrix(#[case] path: &str, #[case] failure: Failure, #[case] names: &str) {
     let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure",
-        "parameters": { "clientID": CLIENT, "useAzureTokenProxy": "true" } } });
+        "parameters": key_vault_parameters(json!({ "clientID": CLIENT, "useAzureTokenProxy": "true" })) } });
     let mut fake = FakeCluster::new();
     let user = "system:serviceaccount:ns:sa";
     let (sa, spc_answer, review) = match failure {
@@ -666,7 +666,7 @@ fn spec_9_every_warning_fits_whole_with_realistic_names() {
     // §4.11: a Key Vault CSI client ID that differs from the ServiceAccount's.
     let mut csi = pod(opted(), json!({}));
     csi["spec"]["volumes"] = json!([{ "name": "secrets", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv-secrets" } } }]);
-    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": { "clientID": OTHER_GUID } } });
+    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": key_vault_parameters(json!({ "clientID": OTHER_GUID })) } });
     check(
         pod_request(NS63, csi),
         settings(json!({})),
@@ -804,7 +804,7 @@ fn spec_9_no_client_id_and_csi_mismatch_warnings_keep_their_advice_with_long_nam
     let name = "p".repeat(63);
     let mut pod = labelled_pod(&name, &"s".repeat(63));
     pod["spec"]["volumes"] = json!([{ "name": "kv", "csi": { "driver": "secrets-store.csi.k8s.io", "volumeAttributes": { "secretProviderClass": "kv" } } }]);
-    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": { "clientID": "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c" } } });
+    let spc = json!({ "kind": "SecretProviderClass", "spec": { "provider": "azure", "parameters": key_vault_parameters(json!({ "clientID": "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c" })) } });
     let with = |annotations: Value| {
         FakeCluster::new()
             .with_service_account(&ns, &"s".repeat(63), annotations)

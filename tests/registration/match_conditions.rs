@@ -207,6 +207,11 @@ impl Example {
 const KINDS: &[(&str, &str, &str)] = &[
     ("", "Pod", "pods"),
     ("", "ServiceAccount", "serviceaccounts"),
+    (
+        "secrets-store.csi.x-k8s.io",
+        "SecretProviderClass",
+        "secretproviderclasses",
+    ),
     ("", "ReplicationController", "replicationcontrollers"),
     ("apps", "Deployment", "deployments"),
     ("apps", "ReplicaSet", "replicasets"),
@@ -347,7 +352,7 @@ fn spec_11_every_kind_an_example_registers_is_restricted_by_its_conditions() {
             let object = match *kind {
                 "Pod" => json!({ "metadata": { "name": "x" },
                     "spec": { "containers": [{ "name": "c" }] } }),
-                "ServiceAccount" => json!({ "metadata": { "name": "x" } }),
+                "ServiceAccount" | "SecretProviderClass" => json!({ "metadata": { "name": "x" } }),
                 workload_kind => workload(
                     workload_kind,
                     json!({ "name": "x" }),
@@ -1043,4 +1048,109 @@ fn spec_11_any_pod_with_one_trigger_passes_every_example() {
             }
         }
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// SecretProviderClasses (reference §12): only the Key Vault provider's are sent.
+
+const SPC_GROUP: &str = "secrets-store.csi.x-k8s.io";
+const SPC_RESOURCE: &str = "secretproviderclasses";
+const SPC_CONDITION: &str = "secret-provider-classes-of-the-azure-provider";
+
+fn provider_class(provider: Option<&str>, parameters: Value) -> Value {
+    let mut class = json!({ "apiVersion": "secrets-store.csi.x-k8s.io/v1",
+        "kind": "SecretProviderClass", "metadata": { "name": "kv", "namespace": "team-a" },
+        "spec": { "parameters": parameters } });
+    if let Some(provider) = provider {
+        class["spec"]["provider"] = json!(provider);
+    }
+    class
+}
+
+/// Every example that registers SecretProviderClasses, checked to be more than none.
+fn class_examples(operation: &str) -> Vec<Example> {
+    let examples: Vec<Example> = examples()
+        .into_iter()
+        .filter(|e| e.registers(SPC_GROUP, SPC_RESOURCE, operation))
+        .collect();
+    assert!(!examples.is_empty(), "no example registers {SPC_RESOURCE}");
+    examples
+}
+
+#[rstest::rstest]
+#[case::create("CREATE")]
+#[case::update("UPDATE")]
+fn reference_12_an_azure_class_is_sent_and_judged(#[case] operation: &str) {
+    // A class the provider would refuse: sent, and refused.
+    let bad = provider_class(Some("azure"), json!({ "usePodIdentity": "maybe" }));
+    let request = admission("SecretProviderClass", "team-a", operation, bad);
+    for example in class_examples(operation) {
+        assert_eq!(example.sends(&request), Ok(true), "{}", example.label);
+        let (response, fake) = judge(&example.settings, &request);
+        assert!(!response.accepted, "{}: {response:?}", example.label);
+        assert!(fake.calls().is_empty(), "{}", example.label);
+    }
+}
+
+#[test]
+fn reference_12_classes_of_other_providers_are_kept_away_and_plain() {
+    let examples = examples();
+    let provider = prop::option::of(prop_oneof![
+        prop::sample::select(vec!["Azure", "AZURE", "azure ", "vault", "gcp", "aws", ""])
+            .prop_map(str::to_owned),
+        "[a-z]{0,10}".prop_filter("not azure", |p| p != "azure"),
+    ]);
+    let parameters = prop::collection::btree_map(
+        prop::sample::select(vec![
+            "usePodIdentity",
+            "useVMManagedIdentity",
+            "keyvaultName",
+            "clientID",
+            "objects",
+        ])
+        .prop_map(str::to_owned),
+        value(),
+        0..4,
+    );
+    proptest!(|(
+        provider in provider,
+        parameters in parameters,
+        operation in prop::sample::select(vec!["CREATE", "UPDATE"]),
+    )| {
+        let class = provider_class(provider.as_deref(), json!(parameters));
+        let request = admission("SecretProviderClass", "team-a", operation, class);
+        assert_kept_away_and_plain(&examples, SPC_GROUP, SPC_RESOURCE, operation, &request)?;
+    });
+}
+
+#[test]
+fn reference_12_the_class_condition_lets_every_other_kind_through() {
+    // Pods and ServiceAccounts, even empty ones, are left to their own conditions.
+    let pod = json!({ "metadata": { "name": "x" }, "spec": { "containers": [{ "name": "c" }] } });
+    let requests = [
+        admission("Pod", "team-a", "CREATE", pod),
+        admission("ServiceAccount", "team-a", "CREATE", json!({})),
+    ];
+    for example in class_examples("CREATE") {
+        let (_, _, program) = example
+            .conditions
+            .iter()
+            .find(|(name, _, _)| name == SPC_CONDITION)
+            .unwrap_or_else(|| panic!("{}: no {SPC_CONDITION}", example.label));
+        for request in &requests {
+            let mut context = Context::default();
+            for (name, pointer) in [("request", ""), ("object", "/object")] {
+                let value = request.pointer(pointer).cloned().unwrap_or(Value::Null);
+                let value = cel::to_value(&value).unwrap_or_else(|e| panic!("{name}: {e}"));
+                context.add_variable_from_value(name, value);
+            }
+            let holds = program.execute(&context);
+            assert!(
+                matches!(holds, Ok(Cel::Bool(true))),
+                "{}: {holds:?} for {}",
+                example.label,
+                request["kind"]["kind"]
+            );
+        }
+    }
 }
