@@ -89,8 +89,17 @@ fn yaml_files(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every ClusterAdmissionPolicy under `examples/`, every document of every YAML file.
+/// The examples that judge every object of the kinds they register: all but the `migrate`
+/// instance, which receives only what carries the `aadpodidbinding` label (reference §11).
 fn examples() -> Vec<Example> {
+    all_examples()
+        .into_iter()
+        .filter(|e| !e.only_aad_pod_identity())
+        .collect()
+}
+
+/// Every ClusterAdmissionPolicy under `examples/`, every document of every YAML file.
+fn all_examples() -> Vec<Example> {
     let mut files = Vec::new();
     yaml_files(&examples_dir(), &mut files);
     files.sort();
@@ -146,6 +155,14 @@ fn examples() -> Vec<Example> {
 }
 
 impl Example {
+    /// The `migrate` instance: its conditions let only pods and pod templates labelled
+    /// `aadpodidbinding` through.
+    fn only_aad_pod_identity(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|(name, _, _)| name.starts_with("aad-pod-identity-"))
+    }
+
     /// Whether the example's `rules` send this request to the policy at all.
     fn registers(&self, group: &str, resource: &str, operation: &str) -> bool {
         self.rules.iter().any(|rule| {
@@ -295,7 +312,7 @@ fn settings_of(example: &Example) -> [Value; 2] {
 
 #[test]
 fn spec_11_every_example_registers_match_conditions_and_keeps_failing_closed() {
-    let examples = examples();
+    let examples = all_examples();
     assert!(examples.len() >= 5, "fewer examples than shipped");
     for example in &examples {
         let label = &example.label;
@@ -344,7 +361,7 @@ fn spec_11_every_example_registers_match_conditions_and_keeps_failing_closed() {
 #[test]
 fn spec_11_every_kind_an_example_registers_is_restricted_by_its_conditions() {
     // A kind whose conditions let an empty object through would send every object of it.
-    for example in &examples() {
+    for example in &all_examples() {
         for (group, kind, resource) in KINDS {
             if !example.registers(group, resource, "CREATE") {
                 continue;
@@ -1151,6 +1168,42 @@ fn reference_12_the_class_condition_lets_every_other_kind_through() {
                 example.label,
                 request["kind"]["kind"]
             );
+        }
+    }
+}
+
+/// Reference §8.6, §11: the `migrate` instance is selected by the `aadpodidbinding` label of the
+/// pod or of the workload's pod template, so a Deployment reaches it (an `objectSelector` on the
+/// Deployment's own labels never let one through), and nothing else does.
+#[test]
+fn reference_11_the_migrate_instance_receives_aad_pod_identity_pods_and_templates_only() {
+    let migrate: Vec<Example> = all_examples()
+        .into_iter()
+        .filter(Example::only_aad_pod_identity)
+        .collect();
+    assert_eq!(migrate.len(), 1, "one migrate instance ships");
+    let pod = |labels: Value| {
+        json!({ "apiVersion": "v1", "kind": "Pod",
+            "metadata": { "name": "api-1", "namespace": "team-a", "labels": labels },
+            "spec": { "containers": [{ "name": "app", "image": "app:1" }] } })
+    };
+    let legacy = pod(json!({ "aadpodidbinding": "api" }));
+    let labelled = pod(json!({ "azure.workload.identity/use": "true" }));
+    for example in &migrate {
+        assert!(example.registers("apps", "deployments", "CREATE"), "{}", example.label);
+        for (object, sent) in [(&legacy, true), (&labelled, false)] {
+            let request = pod_request("team-a", object.clone());
+            assert_eq!(example.sends(&request), Ok(sent), "{}: {object}", example.label);
+            for &workload_kind in WORKLOADS {
+                let object = workload(workload_kind, json!({ "name": "w" }), template_of(object));
+                let request = admission(workload_kind, "team-a", "CREATE", object);
+                assert_eq!(
+                    example.sends(&request),
+                    Ok(sent),
+                    "{}: {workload_kind}",
+                    example.label
+                );
+            }
         }
     }
 }
