@@ -171,7 +171,7 @@ fn csi_client_ids(
             return Err(Denial::NoSecretProviderClass(volume.name.clone()).of(&subject.display));
         };
         let spc = provider_class(subject, lookups, class)?;
-        if !spc.provider.eq_ignore_ascii_case("azure") {
+        if !key_vault::is_key_vault(&spc.provider) {
             continue;
         }
         // What the provider receives: the class's parameters with the volume's attributes laid

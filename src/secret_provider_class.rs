@@ -17,10 +17,6 @@ use crate::object::{Metadata, nullable, read};
 use crate::settings::Settings;
 use crate::verdict::Verdict;
 
-/// The provider whose classes are judged. The CSI driver finds a provider by its exact name
-/// (its socket `<provider>.sock`), and the registration's matchCondition compares it exactly.
-const AZURE: &str = "azure";
-
 /// What the rules read of a SecretProviderClass.
 #[derive(Deserialize, Default)]
 struct Class {
@@ -57,7 +53,7 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
             return Denial::Unreadable { what, error }.of(&display).into();
         }
     };
-    if new.spec.provider != AZURE {
+    if !key_vault::is_key_vault(&new.spec.provider) {
         return Verdict::accept();
     }
     let name = new.metadata.name().unwrap_or(&request.name);
@@ -84,7 +80,7 @@ pub(crate) fn evaluate(request: &KubernetesAdmissionRequest, settings: &Settings
     warnings.extend(written(&display, &reading));
     let old_parameters = old
         .as_ref()
-        .filter(|old| old.spec.provider == AZURE)
+        .filter(|old| key_vault::is_key_vault(&old.spec.provider))
         .map(|old| &old.spec.parameters);
     if let Some(old_parameters) = old_parameters
         && moved(old_parameters, &reading)

@@ -31,6 +31,12 @@ const KNOWN: &[&str] = &[
     OBJECTS,
 ];
 
+/// Whether a class of `provider` is the Key Vault provider's, the only classes judged
+/// (reference §6, §12): the CSI driver finds a provider by its exact name.
+pub fn is_key_vault(provider: &str) -> bool {
+    provider == "azure"
+}
+
 /// Whether the policy judges parameter `key` (the provider reads it): a volume attribute that
 /// overrides it is named (reference §6).
 pub fn is_judged(key: &str) -> bool {
