@@ -1190,10 +1190,19 @@ fn reference_11_the_migrate_instance_receives_aad_pod_identity_pods_and_template
     let legacy = pod(json!({ "aadpodidbinding": "api" }));
     let labelled = pod(json!({ "azure.workload.identity/use": "true" }));
     for example in &migrate {
-        assert!(example.registers("apps", "deployments", "CREATE"), "{}", example.label);
+        assert!(
+            example.registers("apps", "deployments", "CREATE"),
+            "{}",
+            example.label
+        );
         for (object, sent) in [(&legacy, true), (&labelled, false)] {
             let request = pod_request("team-a", object.clone());
-            assert_eq!(example.sends(&request), Ok(sent), "{}: {object}", example.label);
+            assert_eq!(
+                example.sends(&request),
+                Ok(sent),
+                "{}: {object}",
+                example.label
+            );
             for &workload_kind in WORKLOADS {
                 let object = workload(workload_kind, json!({ "name": "w" }), template_of(object));
                 let request = admission(workload_kind, "team-a", "CREATE", object);
