@@ -135,7 +135,7 @@ all_replayed() {
   [ "$(jq -r '.spec.containers[1].volumeMounts[0].mountPath' <<<"$pod")" = "/var/run/secrets/azure/wi" ]
 }
 
-@test "SPEC §2: v1.6.1 layout: the mount path carries the volume's hash" {
+@test "reference §2: v1.6.1 layout: the mount path carries the volume's hash" {
   policy_run -s test_data/settings/v161.json -r test_data/pod/labelled.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa.yml
   [ "$status" -eq 0 ]
@@ -191,7 +191,7 @@ all_replayed() {
   [[ "$(response | jq -r '.status.message')" == *'"1h"'*"3600 to 86400"* ]]
 }
 
-@test "SPEC §4.9: a defaulted re-run changes nothing" {
+@test "reference §4.9: a defaulted re-run changes nothing" {
   # The policy's own output for labelled.json plus what the API server defaults: defaultMode 420
   # on the token volume, terminationMessagePath/-Policy and imagePullPolicy on every container.
   pod=test_data/pod/mutated-classic-defaulted.json
@@ -255,7 +255,7 @@ all_replayed() {
   [[ "$(response | jq -r '.status.message')" == *"SecretProviderClass"* ]]
 }
 
-@test "SPEC §6: useAzureTokenProxy \"True\" is reviewed, the denial asked again uncached" {
+@test "reference §6: useAzureTokenProxy \"True\" is reviewed, the denial asked again uncached" {
   # The SecretProviderClass says "True" (Go strconv.ParseBool: on); revision 1 skipped it.
   [ "$(grep -c 'disable_cache: true' test_data/sessions/csi-flag-capital-true-denied.yml)" = "1" ]
   policy_run -s test_data/settings/default.json -r test_data/pod/csi-unlabeled.json \
@@ -268,7 +268,7 @@ all_replayed() {
   [[ "$(response | jq -r '.status.message')" == *'SecretProviderClass "team-a/azure-kv"'* ]]
 }
 
-@test "SPEC §6: a denial that the uncached review allows admits the pod" {
+@test "reference §6: a denial that the uncached review allows admits the pod" {
   # The cached answer is a denial; asked again with disable_cache: true, the RoleBinding created
   # just before the pod is seen.
   policy_run -s test_data/settings/identity-binding.json -r test_data/pod/identity-binding.json \
@@ -314,7 +314,7 @@ all_replayed() {
   [[ "$(response | jq -r '.warnings[0]')" == *"move to Workload Identity (aadpodidbinding"* ]]
 }
 
-@test "SPEC §8: migrate: one binding, the pod gets its client ID, the proxy and the steps" {
+@test "reference §8: migrate: one binding, the pod gets its client ID, the proxy and the steps" {
   policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-one-binding.yml
   [ "$status" -eq 0 ]
@@ -331,7 +331,7 @@ all_replayed() {
   [ "$(response | jq -r '.auditAnnotations["migrated-from"]')" = "team-a/web-binding" ]
 }
 
-@test "SPEC §8.1: migrate: a pod served by a binding of another namespace is migrated, the warning names identities/web-binding" {
+@test "reference §8.1: migrate: a pod served by a binding of another namespace is migrated, the warning names identities/web-binding" {
   # MIC matches bindings of every namespace and reads the identity in the binding's namespace:
   # the list is cluster-wide, the AzureIdentity is read in `identities`.
   grep -q '!KubernetesListResourceAll' test_data/sessions/migrate-cross-namespace.yml
@@ -351,7 +351,7 @@ all_replayed() {
   [ "$(response | jq -r '.auditAnnotations["client-ids"]')" = "3c1f7e2a-9b4d-4f6e-8a2c-5d7b9e1f3a6c" ]
 }
 
-@test "SPEC §8.2: migrate: a namespaced AzureIdentity of another namespace does not serve the pod" {
+@test "reference §8.2: migrate: a namespaced AzureIdentity of another namespace does not serve the pod" {
   policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-namespaced-identity.yml
   [ "$status" -eq 0 ]
@@ -361,7 +361,7 @@ all_replayed() {
   [[ "$(response | jq -r '.warnings | join("\n")')" == *'not migrated: '*'identities/web-binding'*'namespaced'* ]]
 }
 
-@test "SPEC §8.1: migrate with legacyPodIdentityForceNamespaced: a binding of another namespace is dropped before any lookup" {
+@test "reference §8.1: migrate with legacyPodIdentityForceNamespaced: a binding of another namespace is dropped before any lookup" {
   policy_run -s test_data/settings/migrate-force-namespaced.json -r test_data/pod/legacy-aadpodidbinding.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-force-namespaced.yml
   [ "$status" -eq 0 ]
@@ -371,7 +371,7 @@ all_replayed() {
   [[ "$(response | jq -r '.warnings | join("\n")')" == *'not migrated: no AzureIdentityBinding'*'selects aadpodidbinding="web-identity"'* ]]
 }
 
-@test "SPEC §8.4: migrate: no binding, admitted unchanged with a warning" {
+@test "reference §8.4: migrate: no binding, admitted unchanged with a warning" {
   policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-no-binding.yml
   [ "$status" -eq 0 ]
@@ -383,7 +383,7 @@ all_replayed() {
   [ "$(response | jq -r '.auditAnnotations')" = "null" ]
 }
 
-@test "SPEC §8.4: migrate: the binding list fails, rejected with 500" {
+@test "reference §8.4: migrate: the binding list fails, rejected with 500" {
   policy_run -s test_data/settings/migrate.json -r test_data/pod/legacy-aadpodidbinding.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/migrate-list-error.yml
   [ "$status" -eq 0 ]
@@ -393,7 +393,7 @@ all_replayed() {
   [[ "$(response | jq -r '.status.message')" == *"cannot list resource"* ]]
 }
 
-@test "SPEC §4.12: kubectl debug on an identity-binding pod: a debug container with its own AZURE_CLIENT_ID is denied (403)" {
+@test "reference §4.12: kubectl debug on an identity-binding pod: a debug container with its own AZURE_CLIENT_ID is denied (403)" {
   # What `kubectl debug --env=AZURE_CLIENT_ID=… --target=app` sends: an UPDATE of the
   # ephemeralcontainers subresource, the whole pod as object, the pod before as oldObject.
   request=test_data/pod/ephemeral-debug-literal-client-id.json
@@ -415,7 +415,7 @@ all_replayed() {
   [ "$(response | jq -r '.patch // "none"')" = "none" ]
 }
 
-@test "SPEC §4.12: kubectl debug whose review allows the client ID: admitted unchanged" {
+@test "reference §4.12: kubectl debug whose review allows the client ID: admitted unchanged" {
   policy_run -s test_data/settings/identity-binding.json -r test_data/pod/ephemeral-debug-literal-client-id.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/ephemeral-binding-allowed.yml
   [ "$status" -eq 0 ]
@@ -424,7 +424,7 @@ all_replayed() {
   [ "$(response | jq -r '.patch // "none"')" = "none" ]
 }
 
-@test "SPEC §6: a SecretProviderClass with two identity modes on is rejected (400) before any review" {
+@test "reference §6: a SecretProviderClass with two identity modes on is rejected (400) before any review" {
   policy_run -s test_data/settings/default.json -r test_data/pod/csi-two-identity-modes.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/csi-two-identity-modes.yml
   [ "$status" -eq 0 ]
@@ -439,7 +439,7 @@ all_replayed() {
   [[ "$message" == *"useAzureTokenProxy"* ]]
 }
 
-@test "SPEC §9: a mutated pod carries audit annotations naming its client ID" {
+@test "reference §9: a mutated pod carries audit annotations naming its client ID" {
   policy_run -s test_data/settings/default.json -r test_data/pod/labelled.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/workload-sa.yml
   [ "$status" -eq 0 ]
@@ -449,7 +449,7 @@ all_replayed() {
   [ "$(response | jq -c '.auditAnnotations')" = '{"client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"}' ]
 }
 
-@test "SPEC §9: an identity-binding pod's audit annotations name the client ID the review allowed" {
+@test "reference §9: an identity-binding pod's audit annotations name the client ID the review allowed" {
   policy_run -s test_data/settings/identity-binding.json -r test_data/pod/identity-binding.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/binding-allowed.yml
   [ "$status" -eq 0 ]
@@ -459,7 +459,7 @@ all_replayed() {
     '{"client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c","reviewed-client-ids":"7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c"}' ]
 }
 
-@test "SPEC §9: no audit annotations on a rejection or a pod without a client ID" {
+@test "reference §9: no audit annotations on a rejection or a pod without a client ID" {
   policy_run -s test_data/settings/identity-binding.json -r test_data/pod/identity-binding.json \
     --allow-context-aware --replay-host-capabilities-interactions test_data/sessions/binding-denied.yml
   [ "$status" -eq 0 ]

@@ -9,14 +9,16 @@
 //! bounds, and each case's `checks`.
 
 mod common;
+#[path = "fixtures/support.rs"]
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use azure_workload_identity_policy::testing::api_server_defaults;
 use common::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use support::{collect_fixtures, diff, parallel};
 
 const MANIFEST: &str = "test_data/cases.yml";
 const EXPECTED_DIR: &str = "test_data/expected";
@@ -238,83 +240,6 @@ fn idempotence(case: &Case, first: &Outcome) -> Vec<String> {
     failures
 }
 
-/// A line diff of `expected` → `actual` (`-`/`+`), with the common head and tail trimmed and
-/// two lines of context.
-fn diff(expected: &str, actual: &str) -> String {
-    let old: Vec<&str> = expected.lines().collect();
-    let new: Vec<&str> = actual.lines().collect();
-    let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let tail = old[head..]
-        .iter()
-        .rev()
-        .zip(new[head..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let (a, b) = (&old[head..old.len() - tail], &new[head..new.len() - tail]);
-    let mut out = Vec::new();
-    let context = head.saturating_sub(2);
-    out.extend(old[context..head].iter().map(|l| format!(" {l}")));
-    if a.len() * b.len() > 4_000_000 {
-        out.extend(a.iter().map(|l| format!("-{l}")));
-        out.extend(b.iter().map(|l| format!("+{l}")));
-    } else {
-        // Longest common subsequence of the differing middle.
-        let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
-        for i in (0..a.len()).rev() {
-            for j in (0..b.len()).rev() {
-                lcs[i][j] = if a[i] == b[j] {
-                    lcs[i + 1][j + 1] + 1
-                } else {
-                    lcs[i + 1][j].max(lcs[i][j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() || j < b.len() {
-            if i < a.len() && j < b.len() && a[i] == b[j] {
-                out.push(format!(" {}", a[i]));
-                (i, j) = (i + 1, j + 1);
-            } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-                out.push(format!("-{}", a[i]));
-                i += 1;
-            } else {
-                out.push(format!("+{}", b[j]));
-                j += 1;
-            }
-        }
-    }
-    let end = (old.len() - tail + 2).min(old.len());
-    out.extend(old[old.len() - tail..end].iter().map(|l| format!(" {l}")));
-    out.join("\n")
-}
-
-/// Runs `f` over `items` on a few threads, keeping the order.
-fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        mine.push((i, f(item)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a worker panicked"))
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
-}
-
 #[test]
 fn every_case_answers_as_stored() {
     let cases = cases();
@@ -419,40 +344,5 @@ fn every_fixture_is_a_case() {
             path(file).is_file(),
             "{MANIFEST} names {file}, which does not exist"
         );
-    }
-}
-
-/// Requests (an AdmissionReview, or a bare AdmissionRequest), settings files and sessions (a
-/// YAML list of exchanges); other data (recorded kubectl output, the chart's values) is not a
-/// fixture of the policy's.
-fn collect_fixtures(dir: &Path, relative: &str, out: &mut Vec<String>) {
-    for entry in std::fs::read_dir(dir)
-        .expect("a test_data directory")
-        .flatten()
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let file = format!("{relative}/{name}");
-        if entry.path().is_dir() {
-            if file != EXPECTED_DIR {
-                collect_fixtures(&entry.path(), &file, out);
-            }
-            continue;
-        }
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        let fixture = if relative == "test_data/settings" || name.starts_with("settings") {
-            true
-        } else if name.ends_with(".json") {
-            serde_json::from_str::<Value>(&text).is_ok_and(|v| {
-                v["kind"] == "AdmissionReview"
-                    || (v["uid"].is_string() && v["operation"].is_string())
-            })
-        } else if name.ends_with(".yml") && file != MANIFEST {
-            serde_yaml::from_str::<serde_yaml::Value>(&text).is_ok_and(|v| v.is_sequence())
-        } else {
-            false
-        };
-        if fixture {
-            out.push(file);
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! SPEC §11, the packaging files against the policy: `metadata.yml`, `artifacthub-pkg.yml` and
+//! reference §11, the packaging files against the policy: `metadata.yml`, `artifacthub-pkg.yml` and
 //! Cargo agree, metadata declares every host capability the policy calls, and every setting is
 //! documented.
 
@@ -73,7 +73,7 @@ fn metadata_declares_what_the_policy_calls() {
         .flatten()
         .filter_map(|v| v.as_str())
         .collect();
-    // SPEC §8: `legacyPodIdentity: migrate` lists the AzureIdentityBindings of every
+    // reference §8: `legacyPodIdentity: migrate` lists the AzureIdentityBindings of every
     // namespace, as AAD Pod Identity's MIC matches them; nothing lists by namespace.
     assert_eq!(
         caps,
@@ -83,7 +83,7 @@ fn metadata_declares_what_the_policy_calls() {
             "kubernetes/list_resources_all"
         ]
     );
-    // SPEC §4.12, §11: pods CREATE and the ephemeral-container subresource's UPDATE, which a
+    // reference §4.12, §11: pods CREATE and the ephemeral-container subresource's UPDATE, which a
     // rule for `pods` alone does not match.
     let sends = |resource: &str, operation: &str| {
         metadata["rules"]
