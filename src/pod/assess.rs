@@ -107,7 +107,7 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
             // AzureIdentity's client ID (§8.3); a template gets the checks its pods get (§7).
             migration => {
                 let spec = pod.spec()?;
-                let facts = Facts::of(pod, &spec, ctx.settings);
+                let facts = head.with_containers(&spec);
                 let sa = match (mode, service_account(pod, ctx.lookups)) {
                     (_, Ok(sa)) => Some(sa),
                     // §7: GitOps may create it later.
@@ -188,7 +188,7 @@ fn not_opted_in(pod: &Pod, head: &Facts, ctx: &Context) -> Result<Option<Authori
         return Ok(None);
     }
     let spec = pod.spec()?;
-    let facts = Facts::of(pod, &spec, settings);
+    let facts = head.with_containers(&spec);
     let sa = match binding {
         true => Some(read_service_account(pod, ctx.lookups)?),
         false => None,
@@ -265,7 +265,7 @@ fn ephemeral(
         return Ok(Vec::new());
     }
     let spec = pod.spec()?;
-    let facts = Facts::of(pod, &spec, ctx.settings);
+    let facts = head.with_containers(&spec);
     let added = facts.added_ephemeral(&spec, before);
     if added
         .iter()

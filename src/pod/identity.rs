@@ -49,8 +49,8 @@ pub(crate) struct ClientIdSources {
 }
 
 impl Facts {
-    /// The facts of `pod`; `spec` is its containers, read by the caller when a rule needs them.
-    pub fn of(pod: &Pod, spec: &Spec, settings: &Settings) -> Self {
+    /// These facts completed with the containers of `spec`, read when a rule needs them.
+    pub fn with_containers(&self, spec: &Spec) -> Self {
         let windows = may_run_on_windows(spec);
         Self {
             containers: spec
@@ -58,7 +58,7 @@ impl Facts {
                 .map(|c| ClientIdSources::of(c, windows))
                 .collect(),
             windows,
-            ..Self::head(pod, settings)
+            ..self.clone()
         }
     }
 

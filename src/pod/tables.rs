@@ -53,7 +53,7 @@ fn planned(
 ) -> Result<Plan, Rejection> {
     let pod = read(pod);
     let spec = pod.spec()?;
-    let facts = Facts::of(&pod, &spec, settings);
+    let facts = Facts::head(&pod, settings).with_containers(&spec);
     plan(&pod, &spec, &facts, sa, settings, None, Injector::Policy)
 }
 
@@ -146,7 +146,7 @@ fn plan_claims(
         planned(&pod(patch.clone()), sa.as_ref(), &settings).unwrap_or_else(|e| panic!("{e}"));
     let pod = read(&pod(patch));
     let spec = pod.spec().unwrap_or_else(|e| panic!("{e}"));
-    let facts = Facts::of(&pod, &spec, &settings);
+    let facts = Facts::head(&pod, &settings).with_containers(&spec);
     let account = sa.as_ref().map_or(Account::Missing, Account::Read);
     let injected = Injected {
         client_id: plan.client_id.as_deref(),
@@ -190,7 +190,7 @@ fn applied(pod: &Value, extra: Value) -> Result<(bool, Value), Rejection> {
     let sa = service_account(json!({ "azure.workload.identity/client-id": CLIENT }));
     let mut pod = read(pod);
     let spec = pod.spec()?;
-    let facts = Facts::of(&pod, &spec, &settings);
+    let facts = Facts::head(&pod, &settings).with_containers(&spec);
     let plan = plan(
         &pod,
         &spec,
