@@ -94,13 +94,17 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
                     audit.client_ids.insert(found.client_id.clone());
                     audit.migrated_from = Some(found.from.clone());
                 }
-                let authorized = not_opted_in(pod, &head, ctx)?;
-                record(&mut warnings, &mut audit, authorized);
+                if let Some(authorized) = not_opted_in(pod, &head, ctx)? {
+                    audit.record(&authorized);
+                    warnings.extend(authorized.warnings);
+                }
                 Ok(None)
             }
             None if !head.labelled => {
-                let authorized = not_opted_in(pod, &head, ctx)?;
-                record(&mut warnings, &mut audit, authorized);
+                if let Some(authorized) = not_opted_in(pod, &head, ctx)? {
+                    audit.record(&authorized);
+                    warnings.extend(authorized.warnings);
+                }
                 Ok(None)
             }
             // An opted-in pod, or one carried over from AAD Pod Identity with its
@@ -151,13 +155,6 @@ pub(crate) fn assess(pod: &Pod, ctx: &Context, mode: Mode, before: &[&str]) -> A
         decision,
         warnings,
         audit,
-    }
-}
-
-fn record(warnings: &mut Vec<String>, audit: &mut Audit, authorized: Option<Authorized>) {
-    if let Some(authorized) = authorized {
-        audit.record(&authorized);
-        warnings.extend(authorized.warnings);
     }
 }
 
