@@ -7,6 +7,14 @@ use serde_json::{Value, json};
 
 const MI: &str = "7b2c4a8e-1f3d-4e5a-9b6c-2d8e0f1a3b5c";
 
+/// Reference §8.8: the binding list, the AzureIdentity of the kept binding, then the
+/// ServiceAccount, so that a recorded session replays.
+const MIGRATION_CALLS: [&str; 3] = [
+    "list AzureIdentityBinding",
+    "get AzureIdentity api-mi",
+    "get ServiceAccount sa",
+];
+
 fn legacy_pod(selector: &str) -> Value {
     json!({ "apiVersion": "v1", "kind": "Pod",
         "metadata": { "name": "api-1", "labels": { "aadpodidbinding": selector } },
@@ -192,14 +200,7 @@ fn spec_8_3_the_pod_is_mutated_with_the_client_id_and_the_proxy_and_told_the_thr
             "{needle}: {warnings:?}"
         );
     }
-    assert_eq!(
-        kinds(&fake),
-        [
-            "list AzureIdentityBinding",
-            "get AzureIdentity api-mi",
-            "get ServiceAccount sa"
-        ]
-    );
+    assert_eq!(kinds(&fake), MIGRATION_CALLS);
 }
 
 #[test]
@@ -592,15 +593,7 @@ fn reference_7_templates_of_migrated_pods_get_their_checks(
             assert_eq!(response.mutated_object, None, "templates are never mutated");
         }
     }
-    // §8.8: the binding list, the AzureIdentity, then the ServiceAccount.
-    assert_eq!(
-        kinds(&fake),
-        [
-            "list AzureIdentityBinding",
-            "get AzureIdentity api-mi",
-            "get ServiceAccount sa"
-        ]
-    );
+    assert_eq!(kinds(&fake), MIGRATION_CALLS);
 }
 
 #[test]
